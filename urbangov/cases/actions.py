@@ -1,0 +1,714 @@
+"""Every change of a case's state: one function per transition.
+
+Each runs in one transaction, locks the case row, checks the transition table, writes the
+timeline event and the audit event, and sends its side effects on commit. Callers (pages, the
+API, Open311, commands, tasks) authorize first with :mod:`urbangov.cases.permissions`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from urbangov.cases import signals
+from urbangov.cases.models import (
+    Attachment,
+    Case,
+    CaseEvent,
+    Channel,
+    ExtensionRequest,
+    ExtensionStatus,
+    Feedback,
+    Rating,
+    Status,
+)
+from urbangov.cases.transitions import TRANSITIONS
+from urbangov.org import geo
+from urbangov.org.models import Category, SlaPolicy, Unit, Urgency
+from urbangov.privacy.actions import Actor, actor_label, actor_user, record
+from urbangov.privacy.crypto import keyed_hash
+
+
+class TransitionError(Exception):
+    """A transition that the case's current state does not allow; nothing was changed."""
+
+    def __init__(self, case: Case, name: str, status: str) -> None:
+        self.case = case
+        self.name = name
+        self.status = status
+        label = TRANSITIONS[name].label if name in TRANSITIONS else name
+        super().__init__(
+            _("Cannot %(action)s case %(code)s while it is %(status)s.")
+            % {"action": label, "code": case.tracking_code, "status": Status(status).label}
+        )
+
+
+# --- intake ------------------------------------------------------------------------------
+
+# Magic numbers of the file types a resident may attach: photos and PDF documents.
+_SIGNATURES: list[tuple[bytes, int, str]] = [
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"GIF87a", 0, "image/gif"),
+    (b"GIF89a", 0, "image/gif"),
+    (b"%PDF-", 0, "application/pdf"),
+]
+
+
+def sniff_type(content: bytes) -> str | None:
+    """The file's real type from its first bytes, whatever its name or declared type says."""
+    for magic, offset, mime in _SIGNATURES:
+        if content[offset : offset + len(magic)] == magic:
+            return mime
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    if content[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc"):
+        return "image/heic"
+    return None
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Submission:
+    channel: str
+    title: str
+    text: str
+    reported_category: Category | None = None
+    lat: float | None = None
+    lon: float | None = None
+    address: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    attachments: Sequence[Upload] = ()
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    case: Case
+    created: bool
+
+
+def _validate(sub: Submission) -> list[tuple[Upload, str]]:
+    """Check a submission; raise one ValidationError naming every bad field."""
+    limits = settings.URBANGOV
+    errors: dict[str, list[str]] = {}
+
+    def bad(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    if sub.channel not in Channel.values:
+        bad("channel", _("Unknown channel %(value)r.") % {"value": sub.channel})
+    title, text = sub.title.strip(), sub.text.strip()
+    if not text:
+        bad("text", _("Please describe the problem."))
+    elif len(text) > limits["CASE_TEXT_MAX"]:
+        bad(
+            "text",
+            _("The description is %(n)d characters long; at most %(max)d are allowed.")
+            % {"n": len(text), "max": limits["CASE_TEXT_MAX"]},
+        )
+    if len(title) > limits["CASE_TITLE_MAX"]:
+        bad("title", _("The title may be at most %(max)d characters.") % {"max": limits["CASE_TITLE_MAX"]})
+    if len(sub.address) > 300:
+        bad("address", _("The address may be at most 300 characters."))
+    if (sub.lat is None) != (sub.lon is None):
+        bad("location", _("Give both latitude and longitude, or neither."))
+    elif sub.lat is not None and sub.lon is not None:
+        try:
+            geo.check_point(float(sub.lat), float(sub.lon))
+        except (ValidationError, TypeError, ValueError) as exc:
+            bad("location", "; ".join(getattr(exc, "messages", [str(exc)])))
+    if sub.contact_phone:
+        digits = [c for c in sub.contact_phone if c.isdigit()]
+        if not 5 <= len(digits) <= 20 or any(c not in "0123456789+-() " for c in sub.contact_phone):
+            bad("contact_phone", _("A phone number has 5 to 20 digits."))
+    if len(sub.contact_name) > 100:
+        bad("contact_name", _("The name may be at most 100 characters."))
+    if sub.idempotency_key is not None and not 1 <= len(sub.idempotency_key) <= 100:
+        bad("idempotency_key", _("An idempotency key has 1 to 100 characters."))
+    if sub.reported_category is not None and not sub.reported_category.active:
+        bad("category", _("This category is no longer in use."))
+    checked: list[tuple[Upload, str]] = []
+    if len(sub.attachments) > limits["ATTACHMENTS_PER_CASE"]:
+        bad(
+            "attachments",
+            _("At most %(max)d files may be attached.") % {"max": limits["ATTACHMENTS_PER_CASE"]},
+        )
+    for upload in sub.attachments:
+        if len(upload.content) > limits["ATTACHMENT_MAX_BYTES"]:
+            bad(
+                "attachments",
+                _("%(name)s is larger than %(mb)d MB.")
+                % {"name": upload.name, "mb": limits["ATTACHMENT_MAX_BYTES"] // (1024 * 1024)},
+            )
+            continue
+        mime = sniff_type(upload.content)
+        if mime is None:
+            bad(
+                "attachments",
+                _("%(name)s is not a photo (JPEG, PNG, GIF, WebP, HEIC) or a PDF.")
+                % {"name": upload.name},
+            )
+            continue
+        checked.append((upload, mime))
+    if errors:
+        raise ValidationError(errors)
+    return checked
+
+
+def submit_case(*, actor: Actor, submission: Submission) -> SubmitResult:
+    """Take a resident's request from any channel.
+
+    Idempotent on ``submission.idempotency_key``: a retried submission returns the case the
+    first one made (``created`` is False) and changes nothing.
+    """
+    if submission.idempotency_key:
+        existing = Case.objects.filter(idempotency_key=submission.idempotency_key).first()
+        if existing is not None:
+            return SubmitResult(existing, created=False)
+    uploads = _validate(submission)
+    area = None
+    if submission.lat is not None and submission.lon is not None:
+        area = geo.locate(float(submission.lat), float(submission.lon))
+    category = submission.reported_category
+    try:
+        with transaction.atomic():
+            case = Case.objects.create(
+                channel=submission.channel,
+                title=submission.title.strip() or _summarise(submission.text),
+                text=submission.text.strip(),
+                reported_category=category,
+                urgency=category.urgency if category else Urgency.ORDINARY,
+                lat=submission.lat,
+                lon=submission.lon,
+                address=submission.address.strip(),
+                area=area,
+                contact_name=submission.contact_name.strip(),
+                contact_phone=submission.contact_phone.strip(),
+                contact_lookup=keyed_hash(submission.contact_phone),
+                anonymous=not (submission.contact_name.strip() or submission.contact_phone.strip()),
+                attributes=submission.attributes,
+                idempotency_key=submission.idempotency_key or None,
+                submitted_by=actor_user(actor),
+            )
+            for upload, mime in uploads:
+                _attach(case, upload, mime)
+            _event(
+                case, "submit", actor=actor, from_status="", to_status=case.status,
+                data={"channel": case.channel}, label=_actor_name(actor, "resident"),
+            )
+            record(
+                actor=actor,
+                action="case.submit",
+                obj=case,
+                label=_actor_name(actor, "resident"),
+                data={
+                    "channel": case.channel,
+                    "category": category.code if category else None,
+                    "area": area.code if area else None,
+                    "attachments": len(uploads),
+                    "anonymous": case.anonymous,
+                },
+            )
+            transaction.on_commit(lambda: _after_submit(case))
+    except IntegrityError:
+        # Two retries raced past the check above: the first one's case is the answer.
+        if submission.idempotency_key:
+            existing = Case.objects.filter(idempotency_key=submission.idempotency_key).first()
+            if existing is not None:
+                return SubmitResult(existing, created=False)
+        raise
+    return SubmitResult(case, created=True)
+
+
+def _after_submit(case: Case) -> None:
+    from urbangov.cases.tasks import triage
+
+    triage.enqueue(case.pk)
+    signals.case_submitted.send(sender=Case, case=case)
+
+
+def _summarise(text: str, limit: int = 30) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first[:limit] + ("…" if len(first) > limit else "")
+
+
+def _attach(case: Case, upload: Upload, mime: str) -> Attachment:
+    digest = hashlib.sha256(upload.content).hexdigest()
+    extension = {
+        "image/jpeg": "jpg",
+        "image/png": "png",
+        "image/gif": "gif",
+        "image/webp": "webp",
+        "image/heic": "heic",
+        "application/pdf": "pdf",
+    }[mime]
+    attachment = Attachment(
+        case=case,
+        name=upload.name[-200:] or f"attachment.{extension}",
+        content_type=mime,
+        size=len(upload.content),
+        sha256=digest,
+    )
+    # Stored under its digest, never under a name the resident chose.
+    attachment.file.save(f"{digest[:32]}.{extension}", ContentFile(upload.content), save=False)
+    attachment.save()
+    return attachment
+
+
+# --- the transition machinery --------------------------------------------------------------
+
+
+def _actor_name(actor: Actor, default: str) -> str:
+    return actor_label(actor, default)
+
+
+def _event(
+    case: Case,
+    kind: str,
+    *,
+    actor: Actor,
+    from_status: str,
+    to_status: str,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    public: bool | None = None,
+    label: str | None = None,
+    at: datetime | None = None,
+) -> CaseEvent:
+    transition = TRANSITIONS.get(kind)
+    return CaseEvent.objects.create(
+        case=case,
+        at=at or timezone.now(),
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor_user(actor),
+        actor_label=label or _actor_name(actor, "system"),
+        note=note,
+        public=public if public is not None else (transition.public if transition else True),
+        data=data or {},
+    )
+
+
+def _apply(
+    case: Case,
+    name: str,
+    *,
+    actor: Actor,
+    changes: dict[str, Any] | None = None,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    label: str | None = None,
+    check: Any = None,
+) -> Case:
+    """Move ``case`` by transition ``name``; must run inside ``transaction.atomic``.
+
+    ``check`` is called with the locked row before anything changes, for rules beyond the
+    table (a reopen window, a pending extension); it raises to refuse.
+    """
+    transition = TRANSITIONS[name]
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if locked.status not in transition.sources:
+        raise TransitionError(locked, name, locked.status)
+    if check is not None:
+        check(locked)
+    from_status = locked.status
+    now = timezone.now()
+    fields = {"status": transition.target or locked.status, "updated_at": now, **(changes or {})}
+    for attr, value in fields.items():
+        setattr(locked, attr, value)
+    locked.save(update_fields=list(fields))
+    payload = {"from": from_status, "to": locked.status, **(data or {})}
+    _event(
+        locked, name, actor=actor, from_status=from_status, to_status=locked.status,
+        note=note, data=data, label=label, at=now,
+    )
+    record(actor=actor, action=f"case.{name}", obj=locked, data=payload, label=label)
+    for attr in fields:
+        setattr(case, attr, getattr(locked, attr))
+    return locked
+
+
+def _require(text: str, message: str) -> str:
+    if not text or not text.strip():
+        raise ValidationError(message)
+    return text.strip()
+
+
+# --- one action per transition -------------------------------------------------------------
+
+
+def triage_case(case: Case, *, actor: Actor = None) -> Case:
+    """Move a newly submitted case into the operators' dispatch queue."""
+    with transaction.atomic():
+        return _apply(case, "triage", actor=actor)
+
+
+def deadlines_for(
+    category: Category | None, urgency: str, start: datetime
+) -> tuple[datetime, datetime]:
+    """(respond by, resolve by) for a case dispatched at ``start``."""
+    if category is not None:
+        resolve, respond = category.deadlines(urgency)
+    else:
+        hours, response_hours = SlaPolicy.hours_for(urgency)
+        resolve, respond = timedelta(hours=hours), timedelta(hours=response_hours)
+    return start + respond, start + resolve
+
+
+def dispatch_case(
+    case: Case,
+    *,
+    actor: Actor,
+    unit: Unit,
+    category: Category | None = None,
+    urgency: str | None = None,
+    note: str = "",
+) -> Case:
+    """Send the case to a handling unit and start its clocks (派单)."""
+    if not unit.active:
+        raise ValidationError(_("%(unit)s is not an active unit.") % {"unit": unit})
+    if urgency is not None and urgency not in Urgency.values:
+        raise ValidationError(_("Unknown urgency %(value)r.") % {"value": urgency})
+    with transaction.atomic():
+        current = Case.objects.select_related("category", "reported_category").get(pk=case.pk)
+        chosen = category or current.category or current.reported_category
+        level = urgency or (chosen.urgency if chosen and not current.category else current.urgency)
+        now = timezone.now()
+        respond_by, resolve_by = deadlines_for(chosen, level, now)
+        return _apply(
+            case,
+            "dispatch",
+            actor=actor,
+            changes={
+                "unit": unit,
+                "category": chosen,
+                "urgency": level,
+                "dispatched_at": now,
+                "response_due": respond_by,
+                "resolve_due": resolve_by,
+            },
+            note=note,
+            data={
+                "unit": unit.code,
+                "unit_name": unit.name,
+                "category": chosen.code if chosen else None,
+                "urgency": level,
+                "resolve_due": resolve_by.isoformat(),
+            },
+        )
+
+
+def accept_case(case: Case, *, actor: Actor, note: str = "") -> Case:
+    """The handling unit takes the case on (签收)."""
+    with transaction.atomic():
+        return _apply(
+            case, "accept", actor=actor, changes={"accepted_at": timezone.now()}, note=note
+        )
+
+
+def send_back_case(case: Case, *, actor: Actor, reason: str) -> Case:
+    """The unit says the case is not theirs; it goes back to the dispatch queue (退单)."""
+    reason = _require(reason, _("Say why the case is sent back."))
+    with transaction.atomic():
+        previous = case.unit
+        return _apply(
+            case,
+            "send_back",
+            actor=actor,
+            changes={
+                "unit": None,
+                "dispatched_at": None,
+                "response_due": None,
+                "resolve_due": None,
+                "accepted_at": None,
+            },
+            note=reason,
+            data={"unit": previous.code if previous else None},
+        )
+
+
+def request_extension(case: Case, *, actor: Actor, hours: int, reason: str) -> ExtensionRequest:
+    """The handler asks for more time (延期申请)."""
+    reason = _require(reason, _("Say why more time is needed."))
+    if not 1 <= int(hours) <= 24 * 90:
+        raise ValidationError(_("An extension is between 1 hour and 90 days."))
+
+    def no_pending(locked: Case) -> None:
+        if locked.extensions.filter(status=ExtensionStatus.PENDING).exists():
+            raise ValidationError(_("An extension request is already waiting for a decision."))
+
+    with transaction.atomic():
+        _apply(
+            case, "request_extension", actor=actor, note=reason, data={"hours": int(hours)},
+            check=no_pending,
+        )
+        return ExtensionRequest.objects.create(
+            case=case, requested_by=actor_user(actor), hours=int(hours), reason=reason
+        )
+
+
+def _pending_extension(case: Case) -> ExtensionRequest:
+    pending = case.extensions.filter(status=ExtensionStatus.PENDING).first()
+    if pending is None:
+        raise ValidationError(_("No extension request is waiting for a decision."))
+    return pending
+
+
+def grant_extension(case: Case, *, actor: Actor, note: str = "") -> Case:
+    with transaction.atomic():
+        pending = _pending_extension(case)
+        current = Case.objects.get(pk=case.pk)
+        base = current.resolve_due or timezone.now()
+        new_due = base + timedelta(hours=pending.hours)
+        updated = _apply(
+            case, "grant_extension", actor=actor, note=note,
+            changes={"resolve_due": new_due},
+            data={"hours": pending.hours, "resolve_due": new_due.isoformat()},
+        )
+        ExtensionRequest.objects.filter(pk=pending.pk).update(
+            status=ExtensionStatus.GRANTED, decided_by=actor_user(actor),
+            decided_at=timezone.now(), decision_note=note,
+        )
+        return updated
+
+
+def refuse_extension(case: Case, *, actor: Actor, note: str) -> Case:
+    note = _require(note, _("Say why the extension is refused."))
+    with transaction.atomic():
+        pending = _pending_extension(case)
+        updated = _apply(
+            case, "refuse_extension", actor=actor, note=note, data={"hours": pending.hours}
+        )
+        ExtensionRequest.objects.filter(pk=pending.pk).update(
+            status=ExtensionStatus.REFUSED, decided_by=actor_user(actor),
+            decided_at=timezone.now(), decision_note=note,
+        )
+        return updated
+
+
+def resolve_case(case: Case, *, actor: Actor, resolution: str) -> Case:
+    """The unit has done what it can and tells the resident how (办结)."""
+    resolution = _require(resolution, _("Write the reply to the resident."))
+    if len(resolution) > settings.URBANGOV["CASE_TEXT_MAX"]:
+        raise ValidationError(_("The reply is too long."))
+    with transaction.atomic():
+        return _apply(
+            case, "resolve", actor=actor, note=resolution,
+            changes={"resolved_at": timezone.now(), "resolution": resolution},
+        )
+
+
+def close_case(case: Case, *, actor: Actor, note: str = "") -> Case:
+    with transaction.atomic():
+        return _apply(case, "close", actor=actor, note=note,
+                      changes={"closed_at": timezone.now()})
+
+
+def rate_case(case: Case, *, actor: Actor, rating: str, comment: str = "") -> Feedback:
+    """The resident rates the resolution; a satisfied rating closes the case."""
+    if rating not in Rating.values:
+        raise ValidationError(_("Unknown rating %(value)r.") % {"value": rating})
+    if len(comment) > 2000:
+        raise ValidationError(_("The comment may be at most 2000 characters."))
+
+    def not_rated(locked: Case) -> None:
+        if locked.feedback.filter(round=locked.reopen_count).exists():
+            raise ValidationError(_("This resolution has already been rated."))
+
+    with transaction.atomic():
+        updated = _apply(
+            case, "rate", actor=actor, note=comment, data={"rating": rating},
+            label=_actor_name(actor, "resident"), check=not_rated,
+        )
+        feedback = Feedback.objects.create(
+            case=updated, round=updated.reopen_count, rating=rating, comment=comment.strip()
+        )
+        if rating != Rating.DISSATISFIED:
+            _apply(case, "close", actor=actor, label=_actor_name(actor, "resident"),
+                   changes={"closed_at": timezone.now()})
+        return feedback
+
+
+def reopen_case(case: Case, *, actor: Actor, reason: str = "") -> Case:
+    """A dissatisfied resident reopens the case within the window (重办)."""
+
+    def dissatisfied_in_window(locked: Case) -> None:
+        last = locked.feedback.filter(round=locked.reopen_count).first()
+        if last is None or last.rating != Rating.DISSATISFIED:
+            raise ValidationError(_("Only a resolution rated dissatisfied can be reopened."))
+        deadline = locked.reopen_deadline()
+        if deadline is not None and timezone.now() > deadline:
+            raise ValidationError(
+                _("The case can be reopened until %(date)s; that time has passed.")
+                % {"date": timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M")}
+            )
+
+    with transaction.atomic():
+        current = Case.objects.get(pk=case.pk)
+        return _apply(
+            case, "reopen", actor=actor, note=reason.strip(),
+            label=_actor_name(actor, "resident"), check=dissatisfied_in_window,
+            changes={
+                "reopen_count": current.reopen_count + 1,
+                "unit": None,
+                "dispatched_at": None,
+                "response_due": None,
+                "resolve_due": None,
+                "accepted_at": None,
+                "resolved_at": None,
+                "closed_at": None,
+            },
+            data={"previous_unit": current.unit.code if current.unit else None},
+        )
+
+
+def merge_case(case: Case, *, actor: Actor, into: Case, note: str = "") -> Case:
+    """Mark the case a duplicate of ``into``; the resident follows that one instead."""
+    if into.pk == case.pk:
+        raise ValidationError(_("A case cannot be merged into itself."))
+    if into.status == Status.MERGED:
+        raise ValidationError(_("Merge into the surviving case, not into another duplicate."))
+    with transaction.atomic():
+        return _apply(
+            case, "merge", actor=actor, note=note, changes={"merged_into": into},
+            data={"into": into.tracking_code},
+        )
+
+
+def reject_case(case: Case, *, actor: Actor, reason: str) -> Case:
+    """Not a matter for the city (不予受理); the reason is shown to the resident."""
+    reason = _require(reason, _("Say why the case is out of scope."))
+    with transaction.atomic():
+        return _apply(
+            case, "reject", actor=actor, note=reason,
+            changes={"reject_reason": reason, "closed_at": timezone.now()},
+        )
+
+
+# --- periodic work -------------------------------------------------------------------------
+
+
+def triage_submitted(limit: int = 500) -> int:
+    """Queue every case still waiting in 'submitted' (missed by the submit-time task)."""
+    moved = 0
+    for case in Case.objects.filter(status=Status.SUBMITTED).order_by("id")[:limit]:
+        try:
+            triage_case(case)
+            moved += 1
+        except TransitionError:
+            continue
+    return moved
+
+
+def close_expired(now: datetime | None = None, limit: int = 1000) -> int:
+    """Close resolved cases whose reopen window has passed without a reopen."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.URBANGOV["REOPEN_WINDOW_DAYS"])
+    closed = 0
+    for case in Case.objects.filter(status=Status.RESOLVED, resolved_at__lt=cutoff)[:limit]:
+        try:
+            close_case(case, actor=None, note=_("The time to reopen has passed."))
+            closed += 1
+        except TransitionError:
+            continue
+    return closed
+
+
+# --- bulk history ----------------------------------------------------------------------------
+
+
+@dataclass
+class HistoricEvent:
+    at: datetime
+    kind: str
+    from_status: str
+    to_status: str
+    actor_label: str = "system"
+    note: str = ""
+    public: bool = True
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class HistoricCase:
+    """A case whose whole history happened elsewhere (an import, or the Demo City)."""
+
+    case: Case
+    events: list[HistoricEvent] = field(default_factory=list)
+    feedback: list[Feedback] = field(default_factory=list)
+
+
+def load_history(
+    items: Iterable[HistoricCase], *, actor: Actor, source: str, batch: int = 2000
+) -> int:
+    """Write cases with their past timelines in one transaction, and one audit event for all.
+
+    Nothing is half-loaded: any error rolls the whole load back. Imported cases keep their
+    original ids in ``source``/``external_id`` so that a second load of the same file fails
+    instead of duplicating.
+    """
+    total = 0
+    digest = hashlib.sha256()
+    with transaction.atomic():
+        chunk: list[HistoricCase] = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) >= batch:
+                total += _load_chunk(chunk, digest)
+                chunk = []
+        if chunk:
+            total += _load_chunk(chunk, digest)
+        record(
+            actor=actor,
+            action="case.load_history",
+            data={"source": source, "cases": total, "sha256": digest.hexdigest()},
+        )
+    return total
+
+
+def _load_chunk(chunk: list[HistoricCase], digest: Any) -> int:
+    for item in chunk:
+        c = item.case
+        c.contact_lookup = keyed_hash(c.contact_phone or "")
+        c.anonymous = not (c.contact_name or c.contact_phone)
+        if not c.title:
+            c.title = _summarise(c.text)
+        digest.update(f"{c.source}:{c.external_id}:{c.created_at.isoformat()}\n".encode())
+    cases = Case.objects.bulk_create([item.case for item in chunk])
+    CaseEvent.objects.bulk_create(
+        [
+            CaseEvent(
+                case=case, at=e.at, kind=e.kind, from_status=e.from_status,
+                to_status=e.to_status, actor_label=e.actor_label, note=e.note,
+                public=e.public, data=e.data,
+            )
+            for case, item in zip(cases, chunk, strict=True)
+            for e in item.events
+        ]
+    )
+    feedback = []
+    for case, item in zip(cases, chunk, strict=True):
+        for f in item.feedback:
+            f.case = case
+            feedback.append(f)
+    Feedback.objects.bulk_create(feedback)
+    return len(cases)

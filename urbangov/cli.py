@@ -1,0 +1,57 @@
+"""The ``urbangov`` command: Django's manage.py plus our own verbs.
+
+    urbangov migrate | createsuperuser | …   any Django management command
+    urbangov serve [--bind ADDR] [--workers N]   gunicorn with whitenoise
+    urbangov worker                           background tasks and periodic jobs
+    urbangov demo [--cases N] [--seed S] [--port P] [--no-serve]
+    urbangov auditlog seal|verify, urbangov open311 create-key NAME, urbangov import-cases …
+
+Hyphenated verbs map to management commands with underscores (import-cases → import_cases).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+
+def _demo_secret() -> None:
+    """The demo runs like production (DEBUG off), so it needs a secret key of its own."""
+    if os.environ.get("SECRET_KEY") or os.environ.get("SECRET_KEY_FILE"):
+        return
+    data_dir = Path(os.environ.get("URBANGOV_DATA_DIR") or Path.cwd() / "data")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key_file = data_dir / "demo-secret-key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        key_file.chmod(0o600)
+    os.environ["SECRET_KEY_FILE"] = str(key_file)
+    # The demo serves plain http on localhost.
+    os.environ.setdefault("URBANGOV_HTTPS", "0")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "urbangov.settings")
+    verb = argv[1] if len(argv) > 1 else "help"
+    if verb == "demo":
+        _demo_secret()
+    if verb in ("serve", "worker"):
+        import django
+
+        django.setup()
+        from urbangov import runtime
+
+        runtime.serve(argv[2:]) if verb == "serve" else runtime.worker(argv[2:])
+        return
+    if "-" in verb and not verb.startswith("-"):
+        argv[1] = verb.replace("-", "_")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(argv)
+
+
+if __name__ == "__main__":
+    main()

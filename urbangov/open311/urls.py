@@ -1,0 +1,3 @@
+app_name = "open311"
+
+urlpatterns: list = []

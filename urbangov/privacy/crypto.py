@@ -1,0 +1,87 @@
+"""Encryption at rest for personal fields, and keyed hashes for exact lookup.
+
+Keys come from the environment: ``URBANGOV_ENCRYPTION_KEYS`` (comma-separated Fernet keys,
+the first encrypts, all decrypt, so a key can be rotated in) or the file named by
+``URBANGOV_ENCRYPTION_KEYS_FILE``. Without either, a key is derived from ``SECRET_KEY`` —
+good enough for a demo, not for a city: set real keys in production.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import unicodedata
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+class DecryptionError(Exception):
+    """A stored value could not be decrypted with any configured key."""
+
+
+def _derive(label: str) -> bytes:
+    return hashlib.sha256(f"urbangov:{label}:{settings.SECRET_KEY}".encode()).digest()
+
+
+def configured_keys() -> list[str]:
+    raw = os.environ.get("URBANGOV_ENCRYPTION_KEYS", "")
+    path = os.environ.get("URBANGOV_ENCRYPTION_KEYS_FILE")
+    if path:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                raw = fh.read()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"URBANGOV_ENCRYPTION_KEYS_FILE: {exc}") from exc
+    keys = [k.strip() for k in raw.replace("\n", ",").split(",") if k.strip()]
+    if not keys:
+        keys = [base64.urlsafe_b64encode(_derive("fernet")).decode()]
+    return keys
+
+
+@lru_cache(maxsize=4)
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    try:
+        return MultiFernet([Fernet(k.encode()) for k in keys])
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(
+            "URBANGOV_ENCRYPTION_KEYS holds a value that is not a Fernet key "
+            "(32 url-safe base64-encoded bytes)"
+        ) from exc
+
+
+def fernet() -> MultiFernet:
+    return _fernet(tuple(configured_keys()))
+
+
+def encrypt(value: str) -> str:
+    if value == "":
+        return ""
+    return fernet().encrypt(value.encode("utf-8")).decode("ascii")
+
+
+def decrypt(token: str) -> str:
+    if token == "":
+        return ""
+    try:
+        return fernet().decrypt(token.encode("ascii")).decode("utf-8")
+    except (InvalidToken, UnicodeError) as exc:
+        raise DecryptionError("stored value cannot be decrypted with the configured keys") from exc
+
+
+def normalise_for_lookup(value: str) -> str:
+    """Fold a contact value so that '138 0013-8000' and '13800138000' hash alike."""
+    folded = unicodedata.normalize("NFKC", value).strip().lower()
+    return "".join(ch for ch in folded if ch not in " -()")
+
+
+def keyed_hash(value: str) -> str:
+    """A keyed hash for exact lookup of an encrypted value without decrypting every row."""
+    if not value:
+        return ""
+    key = os.environ.get("URBANGOV_LOOKUP_KEY", "").encode() or _derive("lookup")
+    return hmac.new(key, normalise_for_lookup(value).encode("utf-8"), hashlib.sha256).hexdigest()

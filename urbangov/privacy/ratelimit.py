@@ -1,0 +1,43 @@
+"""Rate limits for public endpoints, counted in the cache (Redis when REDIS_URL is set)."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.cache import cache
+from django.http import HttpRequest
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """'20/m' -> (20, 60). '0/m' switches the limit off."""
+    try:
+        count, per = rate.split("/")
+        return int(count), _UNITS[per.strip()[-1]] * int(per.strip()[:-1] or 1)
+    except (ValueError, KeyError):
+        raise ValueError(f"a rate looks like '20/m' or '1000/h', not {rate!r}") from None
+
+
+def client_ip(request: HttpRequest) -> str:
+    # Behind a proxy the city configures, the first forwarded address is the client.
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if forwarded:
+        return forwarded.split(",")[0].strip()
+    return str(request.META.get("REMOTE_ADDR", "unknown"))
+
+
+def hit(scope: str, key: str, rate: str) -> bool:
+    """Count one hit; True while within the rate, False once it is exceeded."""
+    limit, window = parse_rate(rate)
+    if limit <= 0:
+        return True
+    bucket = int(time.time() // window)
+    name = f"rl:{scope}:{key}:{bucket}"
+    cache.add(name, 0, timeout=window + 1)
+    try:
+        count = cache.incr(name)
+    except ValueError:  # expired between add and incr
+        cache.set(name, 1, timeout=window + 1)
+        count = 1
+    return count <= limit
