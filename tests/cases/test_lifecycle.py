@@ -229,3 +229,22 @@ def test_attachment_type_is_sniffed_not_trusted(city: City) -> None:
             attachments=[actions.Upload("photo.jpg", fake)],
         ))
     assert "attachments" in info.value.message_dict
+
+
+def test_perform_resolves_codes_and_names_missing_fields(city: City) -> None:
+    case = make_case(city)
+    op = city.user("operator")
+    with pytest.raises(ValidationError) as info:
+        actions.perform("dispatch", case, actor=op, data={})
+    assert "unit" in info.value.message_dict
+    with pytest.raises(ValidationError) as info:
+        actions.perform("dispatch", case, actor=op, data={"unit": "NOPE"})
+    assert "unit" in info.value.message_dict
+    actions.perform("dispatch", case, actor=op, data={"unit": "WATER", "urgency": "emergency"})
+    case.refresh_from_db()
+    assert case.unit == city.water_dept and case.urgency == "emergency"
+    # An emergency gets the 2-hour class whatever the category's default.
+    assert case.resolve_due - case.dispatched_at == timedelta(hours=2)
+    with pytest.raises(ValidationError) as info:
+        actions.perform("request_extension", case, actor=op, data={"hours": "x", "reason": "r"})
+    assert "hours" in info.value.message_dict

@@ -712,3 +712,78 @@ def _load_chunk(chunk: list[HistoricCase], digest: Any) -> int:
             feedback.append(f)
     Feedback.objects.bulk_create(feedback)
     return len(cases)
+
+
+# --- staff transitions by name ----------------------------------------------------------------
+
+# What each staff transition asks for, beyond the case: field -> required?
+STAFF_FIELDS: dict[str, dict[str, bool]] = {
+    "dispatch": {"unit": True, "category": False, "urgency": False, "note": False},
+    "accept": {"note": False},
+    "send_back": {"reason": True},
+    "request_extension": {"hours": True, "reason": True},
+    "grant_extension": {"note": False},
+    "refuse_extension": {"note": True},
+    "resolve": {"resolution": True},
+    "close": {"note": False},
+    "merge": {"into": True, "note": False},
+    "reject": {"reason": True},
+}
+
+
+def perform(name: str, case: Case, *, actor: Actor, data: dict[str, Any]) -> Case:
+    """Run the staff transition ``name`` with the values a form or an API body gave.
+
+    Codes are resolved here (unit and category by code, ``into`` by tracking code), so pages
+    and the API share one path; anything unknown or missing is a ValidationError naming it.
+    The caller has already checked :func:`urbangov.cases.permissions.can`.
+    """
+    from urbangov.cases.models import normalise_tracking_code
+
+    if name not in STAFF_FIELDS:
+        raise ValidationError({"transition": [_("Unknown transition %(name)r.") % {"name": name}]})
+    wanted = STAFF_FIELDS[name]
+    values = {k: ("" if data.get(k) is None else str(data.get(k)).strip()) for k in wanted}
+    missing = [k for k, required in wanted.items() if required and not values[k]]
+    if missing:
+        raise ValidationError({k: [_("This field is required.")] for k in missing})
+    if name == "dispatch":
+        unit = Unit.objects.filter(code=values["unit"], active=True).first()
+        if unit is None:
+            raise ValidationError({"unit": [_("No active unit with code %(code)r.") % {"code": values["unit"]}]})
+        category = None
+        if values["category"]:
+            category = Category.objects.filter(code=values["category"], active=True).first()
+            if category is None:
+                raise ValidationError(
+                    {"category": [_("No category with code %(code)r.") % {"code": values["category"]}]}
+                )
+        return dispatch_case(
+            case, actor=actor, unit=unit, category=category,
+            urgency=values["urgency"] or None, note=values["note"],
+        )
+    if name == "accept":
+        return accept_case(case, actor=actor, note=values["note"])
+    if name == "send_back":
+        return send_back_case(case, actor=actor, reason=values["reason"])
+    if name == "request_extension":
+        try:
+            hours = int(values["hours"])
+        except ValueError:
+            raise ValidationError({"hours": [_("Give the extra time in whole hours.")]}) from None
+        request_extension(case, actor=actor, hours=hours, reason=values["reason"])
+        return Case.objects.get(pk=case.pk)
+    if name == "grant_extension":
+        return grant_extension(case, actor=actor, note=values["note"])
+    if name == "refuse_extension":
+        return refuse_extension(case, actor=actor, note=values["note"])
+    if name == "resolve":
+        return resolve_case(case, actor=actor, resolution=values["resolution"])
+    if name == "close":
+        return close_case(case, actor=actor, note=values["note"])
+    if name == "merge":
+        into = Case.objects.filter(tracking_code=normalise_tracking_code(values["into"])).first()
+        if into is None:
+            raise ValidationError({"into": [_("No case with tracking code %(code)r.") % {"code": values["into"]}]})
+        return merge_case(case, actor=actor, into=into, note=values["note"])
+    return reject_case(case, actor=actor, reason=values["reason"])
