@@ -78,10 +78,22 @@ def city(db: None) -> City:
         _area(f"{code}S1C1G2", f"{name}网格2", Level.GRID, m, box(x0 + 0.05, 31.2, x0 + 0.1, 31.3))
         areas[code] = d
         areas[f"{code}g"] = g1
-    water = Category.objects.create(code="water", name="供水", name_en="Water supply", urgency=Urgency.UTILITY)
-    leak = Category.objects.create(code="water.leak", name="水管漏水", name_en="Water leak", parent=water, urgency=Urgency.UTILITY)
-    noise = Category.objects.create(code="noise", name="噪音扰民", name_en="Noise", urgency=Urgency.ORDINARY)
-    gas = Category.objects.create(code="gas", name="燃气泄漏", name_en="Gas leak", urgency=Urgency.EMERGENCY)
+    water = Category.objects.create(
+        code="water", name="供水", name_en="Water supply", urgency=Urgency.UTILITY
+    )
+    leak = Category.objects.create(
+        code="water.leak",
+        name="水管漏水",
+        name_en="Water leak",
+        parent=water,
+        urgency=Urgency.UTILITY,
+    )
+    noise = Category.objects.create(
+        code="noise", name="噪音扰民", name_en="Noise", urgency=Urgency.ORDINARY
+    )
+    gas = Category.objects.create(
+        code="gas", name="燃气泄漏", name_en="Gas leak", urgency=Urgency.EMERGENCY
+    )
     centre = Unit.objects.create(code="12345", name="12345热线中心", kind=UnitKind.DISPATCH_CENTRE)
     centre.areas.add(c)
     water_dept = Unit.objects.create(code="WATER", name="市水务局", kind=UnitKind.DEPARTMENT)
@@ -113,14 +125,26 @@ def city(db: None) -> City:
         users[username] = user
     users["nobody"] = User.objects.create_user(username="nobody", password=PASSWORD)
     return City(
-        city=c, d1=areas["D1"], d2=areas["D2"], grid_d1=areas["D1g"], grid_d2=areas["D2g"],
-        water=water, water_leak=leak, noise=noise, gas=gas,
-        dispatch_centre=centre, water_dept=water_dept, office_d1=office_d1, office_d2=office_d2,
+        city=c,
+        d1=areas["D1"],
+        d2=areas["D2"],
+        grid_d1=areas["D1g"],
+        grid_d2=areas["D2g"],
+        water=water,
+        water_leak=leak,
+        noise=noise,
+        gas=gas,
+        dispatch_centre=centre,
+        water_dept=water_dept,
+        office_d1=office_d1,
+        office_d2=office_d2,
         users=users,
     )
 
 
-def make_case(city: City, *, where: str = "d1", text: str = "楼下水管漏水，已经流了一整天", **kw: Any) -> Case:
+def make_case(
+    city: City, *, where: str = "d1", text: str = "楼下水管漏水，已经流了一整天", **kw: Any
+) -> Case:
     lat, lon = city.p_d1 if where == "d1" else city.p_d2
     sub = Submission(
         channel=kw.pop("channel", Channel.WEB),

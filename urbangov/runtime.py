@@ -18,7 +18,9 @@ logger = logging.getLogger("urbangov.runtime")
 
 
 def serve(args: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="urbangov serve", description="Serve the web app with gunicorn.")
+    parser = argparse.ArgumentParser(
+        prog="urbangov serve", description="Serve the web app with gunicorn."
+    )
     parser.add_argument("--bind", default=os.environ.get("URBANGOV_BIND", "127.0.0.1:8000"))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("URBANGOV_THREADS", "1")))
@@ -31,7 +33,7 @@ def serve(args: list[str]) -> None:
 
     call_command("collectstatic", interactive=False, verbosity=0)
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", options.bind)
             self.cfg.set("workers", options.workers)
@@ -68,8 +70,12 @@ def run_periodic(stop: threading.Event) -> None:
 
 
 def worker(args: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="urbangov worker", description="Run background tasks and periodic jobs.")
-    parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls for tasks")
+    parser = argparse.ArgumentParser(
+        prog="urbangov worker", description="Run background tasks and periodic jobs."
+    )
+    parser.add_argument(
+        "--interval", type=float, default=1.0, help="seconds between polls for tasks"
+    )
     parser.add_argument("--no-periodic", action="store_true", help="run queued tasks only")
     options = parser.parse_args(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

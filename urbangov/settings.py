@@ -12,8 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+# Lets model and queryset classes be subscripted at run time, as the type stubs expect.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -231,7 +235,7 @@ if not DEBUG and envbool("URBANGOV_HTTPS", True):
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
 # What the city configures about cases; defaults a city can change in the environment.
-URBANGOV = {
+URBANGOV: dict[str, Any] = {
     "CITY_NAME": os.environ.get("URBANGOV_CITY_NAME", _("Demo City")),
     "REOPEN_WINDOW_DAYS": envint("URBANGOV_REOPEN_WINDOW_DAYS", 15),
     "CASE_TEXT_MAX": envint("URBANGOV_CASE_TEXT_MAX", 5000),

@@ -216,18 +216,28 @@ def test_bad_submissions_are_refused_and_store_nothing(city: City, changes, fiel
 def test_attachment_type_is_sniffed_not_trusted(city: City) -> None:
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
     fake = b"MZ\x90\x00 this is an executable"
-    ok = submit_case(actor=None, submission=Submission(
-        channel=Channel.WEB, title="t", text="井盖丢失",
-        attachments=[actions.Upload("photo.png", png)],
-    )).case
+    ok = submit_case(
+        actor=None,
+        submission=Submission(
+            channel=Channel.WEB,
+            title="t",
+            text="井盖丢失",
+            attachments=[actions.Upload("photo.png", png)],
+        ),
+    ).case
     att = ok.attachments.get()
     assert att.content_type == "image/png" and att.size == len(png)
     assert att.file.name.endswith(".png") and "photo" not in att.file.name
     with pytest.raises(ValidationError) as info:
-        submit_case(actor=None, submission=Submission(
-            channel=Channel.WEB, title="t", text="井盖丢失",
-            attachments=[actions.Upload("photo.jpg", fake)],
-        ))
+        submit_case(
+            actor=None,
+            submission=Submission(
+                channel=Channel.WEB,
+                title="t",
+                text="井盖丢失",
+                attachments=[actions.Upload("photo.jpg", fake)],
+            ),
+        )
     assert "attachments" in info.value.message_dict
 
 

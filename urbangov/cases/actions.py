@@ -125,7 +125,10 @@ def _validate(sub: Submission) -> list[tuple[Upload, str]]:
             % {"n": len(text), "max": limits["CASE_TEXT_MAX"]},
         )
     if len(title) > limits["CASE_TITLE_MAX"]:
-        bad("title", _("The title may be at most %(max)d characters.") % {"max": limits["CASE_TITLE_MAX"]})
+        bad(
+            "title",
+            _("The title may be at most %(max)d characters.") % {"max": limits["CASE_TITLE_MAX"]},
+        )
     if len(sub.address) > 300:
         bad("address", _("The address may be at most 300 characters."))
     if (sub.lat is None) != (sub.lon is None):
@@ -211,8 +214,13 @@ def submit_case(*, actor: Actor, submission: Submission) -> SubmitResult:
             for upload, mime in uploads:
                 _attach(case, upload, mime)
             _event(
-                case, "submit", actor=actor, from_status="", to_status=case.status,
-                data={"channel": case.channel}, label=_actor_name(actor, "resident"),
+                case,
+                "submit",
+                actor=actor,
+                from_status="",
+                to_status=case.status,
+                data={"channel": case.channel},
+                label=_actor_name(actor, "resident"),
             )
             record(
                 actor=actor,
@@ -338,8 +346,15 @@ def _apply(
     locked.save(update_fields=list(fields))
     payload = {"from": from_status, "to": locked.status, **(data or {})}
     _event(
-        locked, name, actor=actor, from_status=from_status, to_status=locked.status,
-        note=note, data=data, label=label, at=now,
+        locked,
+        name,
+        actor=actor,
+        from_status=from_status,
+        to_status=locked.status,
+        note=note,
+        data=data,
+        label=label,
+        at=now,
     )
     record(actor=actor, action=f"case.{name}", obj=locked, data=payload, label=label)
     for attr in fields:
@@ -458,7 +473,11 @@ def request_extension(case: Case, *, actor: Actor, hours: int, reason: str) -> E
 
     with transaction.atomic():
         _apply(
-            case, "request_extension", actor=actor, note=reason, data={"hours": int(hours)},
+            case,
+            "request_extension",
+            actor=actor,
+            note=reason,
+            data={"hours": int(hours)},
             check=no_pending,
         )
         return ExtensionRequest.objects.create(
@@ -480,13 +499,18 @@ def grant_extension(case: Case, *, actor: Actor, note: str = "") -> Case:
         base = current.resolve_due or timezone.now()
         new_due = base + timedelta(hours=pending.hours)
         updated = _apply(
-            case, "grant_extension", actor=actor, note=note,
+            case,
+            "grant_extension",
+            actor=actor,
+            note=note,
             changes={"resolve_due": new_due},
             data={"hours": pending.hours, "resolve_due": new_due.isoformat()},
         )
         ExtensionRequest.objects.filter(pk=pending.pk).update(
-            status=ExtensionStatus.GRANTED, decided_by=actor_user(actor),
-            decided_at=timezone.now(), decision_note=note,
+            status=ExtensionStatus.GRANTED,
+            decided_by=actor_user(actor),
+            decided_at=timezone.now(),
+            decision_note=note,
         )
         return updated
 
@@ -499,8 +523,10 @@ def refuse_extension(case: Case, *, actor: Actor, note: str) -> Case:
             case, "refuse_extension", actor=actor, note=note, data={"hours": pending.hours}
         )
         ExtensionRequest.objects.filter(pk=pending.pk).update(
-            status=ExtensionStatus.REFUSED, decided_by=actor_user(actor),
-            decided_at=timezone.now(), decision_note=note,
+            status=ExtensionStatus.REFUSED,
+            decided_by=actor_user(actor),
+            decided_at=timezone.now(),
+            decision_note=note,
         )
         return updated
 
@@ -512,15 +538,17 @@ def resolve_case(case: Case, *, actor: Actor, resolution: str) -> Case:
         raise ValidationError(_("The reply is too long."))
     with transaction.atomic():
         return _apply(
-            case, "resolve", actor=actor, note=resolution,
+            case,
+            "resolve",
+            actor=actor,
+            note=resolution,
             changes={"resolved_at": timezone.now(), "resolution": resolution},
         )
 
 
 def close_case(case: Case, *, actor: Actor, note: str = "") -> Case:
     with transaction.atomic():
-        return _apply(case, "close", actor=actor, note=note,
-                      changes={"closed_at": timezone.now()})
+        return _apply(case, "close", actor=actor, note=note, changes={"closed_at": timezone.now()})
 
 
 def rate_case(case: Case, *, actor: Actor, rating: str, comment: str = "") -> Feedback:
@@ -536,15 +564,25 @@ def rate_case(case: Case, *, actor: Actor, rating: str, comment: str = "") -> Fe
 
     with transaction.atomic():
         updated = _apply(
-            case, "rate", actor=actor, note=comment, data={"rating": rating},
-            label=_actor_name(actor, "resident"), check=not_rated,
+            case,
+            "rate",
+            actor=actor,
+            note=comment,
+            data={"rating": rating},
+            label=_actor_name(actor, "resident"),
+            check=not_rated,
         )
         feedback = Feedback.objects.create(
             case=updated, round=updated.reopen_count, rating=rating, comment=comment.strip()
         )
         if rating != Rating.DISSATISFIED:
-            _apply(case, "close", actor=actor, label=_actor_name(actor, "resident"),
-                   changes={"closed_at": timezone.now()})
+            _apply(
+                case,
+                "close",
+                actor=actor,
+                label=_actor_name(actor, "resident"),
+                changes={"closed_at": timezone.now()},
+            )
         return feedback
 
 
@@ -565,8 +603,12 @@ def reopen_case(case: Case, *, actor: Actor, reason: str = "") -> Case:
     with transaction.atomic():
         current = Case.objects.get(pk=case.pk)
         return _apply(
-            case, "reopen", actor=actor, note=reason.strip(),
-            label=_actor_name(actor, "resident"), check=dissatisfied_in_window,
+            case,
+            "reopen",
+            actor=actor,
+            note=reason.strip(),
+            label=_actor_name(actor, "resident"),
+            check=dissatisfied_in_window,
             changes={
                 "reopen_count": current.reopen_count + 1,
                 "unit": None,
@@ -589,7 +631,11 @@ def merge_case(case: Case, *, actor: Actor, into: Case, note: str = "") -> Case:
         raise ValidationError(_("Merge into the surviving case, not into another duplicate."))
     with transaction.atomic():
         return _apply(
-            case, "merge", actor=actor, note=note, changes={"merged_into": into},
+            case,
+            "merge",
+            actor=actor,
+            note=note,
+            changes={"merged_into": into},
             data={"into": into.tracking_code},
         )
 
@@ -599,7 +645,10 @@ def reject_case(case: Case, *, actor: Actor, reason: str) -> Case:
     reason = _require(reason, _("Say why the case is out of scope."))
     with transaction.atomic():
         return _apply(
-            case, "reject", actor=actor, note=reason,
+            case,
+            "reject",
+            actor=actor,
+            note=reason,
             changes={"reject_reason": reason, "closed_at": timezone.now()},
         )
 
@@ -697,9 +746,15 @@ def _load_chunk(chunk: list[HistoricCase], digest: Any) -> int:
     CaseEvent.objects.bulk_create(
         [
             CaseEvent(
-                case=case, at=e.at, kind=e.kind, from_status=e.from_status,
-                to_status=e.to_status, actor_label=e.actor_label, note=e.note,
-                public=e.public, data=e.data,
+                case=case,
+                at=e.at,
+                kind=e.kind,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                actor_label=e.actor_label,
+                note=e.note,
+                public=e.public,
+                data=e.data,
             )
             for case, item in zip(cases, chunk, strict=True)
             for e in item.events
@@ -750,17 +805,27 @@ def perform(name: str, case: Case, *, actor: Actor, data: dict[str, Any]) -> Cas
     if name == "dispatch":
         unit = Unit.objects.filter(code=values["unit"], active=True).first()
         if unit is None:
-            raise ValidationError({"unit": [_("No active unit with code %(code)r.") % {"code": values["unit"]}]})
+            raise ValidationError(
+                {"unit": [_("No active unit with code %(code)r.") % {"code": values["unit"]}]}
+            )
         category = None
         if values["category"]:
             category = Category.objects.filter(code=values["category"], active=True).first()
             if category is None:
                 raise ValidationError(
-                    {"category": [_("No category with code %(code)r.") % {"code": values["category"]}]}
+                    {
+                        "category": [
+                            _("No category with code %(code)r.") % {"code": values["category"]}
+                        ]
+                    }
                 )
         return dispatch_case(
-            case, actor=actor, unit=unit, category=category,
-            urgency=values["urgency"] or None, note=values["note"],
+            case,
+            actor=actor,
+            unit=unit,
+            category=category,
+            urgency=values["urgency"] or None,
+            note=values["note"],
         )
     if name == "accept":
         return accept_case(case, actor=actor, note=values["note"])
@@ -784,6 +849,8 @@ def perform(name: str, case: Case, *, actor: Actor, data: dict[str, Any]) -> Cas
     if name == "merge":
         into = Case.objects.filter(tracking_code=normalise_tracking_code(values["into"])).first()
         if into is None:
-            raise ValidationError({"into": [_("No case with tracking code %(code)r.") % {"code": values["into"]}]})
+            raise ValidationError(
+                {"into": [_("No case with tracking code %(code)r.") % {"code": values["into"]}]}
+            )
         return merge_case(case, actor=actor, into=into, note=values["note"])
     return reject_case(case, actor=actor, reason=values["reason"])

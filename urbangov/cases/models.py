@@ -94,12 +94,20 @@ class Case(models.Model):
     title = models.CharField(_("title"), max_length=200)
     text = models.TextField(_("description"))
     reported_category = models.ForeignKey(
-        Category, verbose_name=_("category chosen by the resident"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        Category,
+        verbose_name=_("category chosen by the resident"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     category = models.ForeignKey(
-        Category, verbose_name=_("category"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="cases",
+        Category,
+        verbose_name=_("category"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
     )
     urgency = models.CharField(
         _("urgency"), max_length=10, choices=Urgency.choices, default=Urgency.ORDINARY
@@ -108,7 +116,11 @@ class Case(models.Model):
     lon = models.FloatField(_("longitude"), null=True, blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
     area = models.ForeignKey(
-        Area, verbose_name=_("area"), null=True, blank=True, on_delete=models.PROTECT,
+        Area,
+        verbose_name=_("area"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="cases",
     )
     # Personal data: encrypted at rest, looked up by keyed hash only.
@@ -119,16 +131,26 @@ class Case(models.Model):
     attributes = models.JSONField(_("answers to extra questions"), default=dict, blank=True)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
 
     status = models.CharField(
-        _("status"), max_length=20, choices=Status.choices, default=Status.SUBMITTED,
+        _("status"),
+        max_length=20,
+        choices=Status.choices,
+        default=Status.SUBMITTED,
         db_index=True,
     )
     unit = models.ForeignKey(
-        Unit, verbose_name=_("handling unit"), null=True, blank=True, on_delete=models.PROTECT,
+        Unit,
+        verbose_name=_("handling unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="cases",
     )
     created_at = models.DateTimeField(_("submitted at"), default=timezone.now, db_index=True)
@@ -142,7 +164,11 @@ class Case(models.Model):
     resolution = models.TextField(_("reply to the resident"), blank=True)
     reject_reason = models.TextField(_("reason for rejection"), blank=True)
     merged_into = models.ForeignKey(
-        "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="duplicates",
     )
     reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
@@ -177,9 +203,7 @@ class Case(models.Model):
 
     def is_overdue(self, now: datetime | None = None) -> bool:
         now = now or timezone.now()
-        return (
-            self.status in IN_HANDS and self.resolve_due is not None and self.resolve_due < now
-        )
+        return self.status in IN_HANDS and self.resolve_due is not None and self.resolve_due < now
 
     def reopen_deadline(self) -> datetime | None:
         if self.resolved_at is None:
@@ -199,7 +223,10 @@ class CaseEvent(models.Model):
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     actor_label = models.CharField(max_length=150)
@@ -278,7 +305,10 @@ class ExtensionRequest(models.Model):
         max_length=10, choices=ExtensionStatus.choices, default=ExtensionStatus.PENDING
     )
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     decided_at = models.DateTimeField(null=True, blank=True)

@@ -43,7 +43,9 @@ def _operator(user: Any, case: Case) -> bool:
 
 def _handler(user: Any, case: Case) -> bool:
     scope = scope_of(user)
-    return scope.is_admin or (case.unit_id is not None and case.unit_id in scope.unit_ids(Role.HANDLER))
+    return scope.is_admin or (
+        case.unit_id is not None and case.unit_id in scope.unit_ids(Role.HANDLER)
+    )
 
 
 def _overseer(user: Any, case: Case) -> bool:

@@ -106,7 +106,10 @@ def queue_for(user: Any) -> CaseQuerySet:
         wanted |= Q(status__in=[Status.SUBMITTED, Status.AWAITING_DISPATCH])
         wanted |= Q(extensions__status="pending")
     if scope.has(Role.HANDLER):
-        wanted |= Q(status__in=[Status.DISPATCHED, Status.ACCEPTED], unit_id__in=scope.unit_ids(Role.HANDLER))
+        wanted |= Q(
+            status__in=[Status.DISPATCHED, Status.ACCEPTED],
+            unit_id__in=scope.unit_ids(Role.HANDLER),
+        )
     if scope.has(Role.SUPERVISOR):
         wanted |= Q(status__in=[Status.DISPATCHED, Status.ACCEPTED], resolve_due__lt=timezone.now())
         wanted |= Q(extensions__status="pending")

@@ -1,9 +1,9 @@
 """The case lifecycle as an explicit table: which transition leads from which states to which.
 
-    submitted ─triage→ awaiting dispatch ─dispatch→ dispatched ─accept→ accepted ─resolve→ resolved ─close→ closed
-        └──────────────dispatch──────────────┘          │  send back ↑     │ extension requested/granted/refused
-    reject (submitted, awaiting dispatch) → rejected     └─────────────────┘
-    merge (any open state) → merged                    reopen (resolved, closed; dissatisfied, in window) → awaiting dispatch
+submitted ─triage→ awaiting dispatch ─dispatch→ dispatched ─accept→ accepted ─resolve→ resolved ─close→ closed
+    └──────────────dispatch──────────────┘          │  send back ↑     │ extension requested/granted/refused
+reject (submitted, awaiting dispatch) → rejected     └─────────────────┘
+merge (any open state) → merged                    reopen (resolved, closed; dissatisfied, in window) → awaiting dispatch
 """
 
 from __future__ import annotations

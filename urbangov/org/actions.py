@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from urbangov.org.models import ApiToken, hash_token
 from urbangov.privacy.actions import Actor, record
 
 
-def create_api_token(*, actor: Actor, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+def create_api_token(*, actor: Actor, user: User, name: str) -> tuple[ApiToken, str]:
     """A new bearer token for ``user``; the key is returned once and only its hash kept."""
     key = ApiToken.new_key()
     with transaction.atomic():

@@ -47,7 +47,11 @@ class Area(models.Model):
     name = models.CharField(_("name"), max_length=100)
     level = models.CharField(_("level"), max_length=10, choices=Level.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     # Materialised path of codes ("/C/D01/S0103/") so that "everything under" is one prefix query.
@@ -73,25 +77,24 @@ class Area(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.path = (self.parent.path if self.parent else "/") + self.code + "/"
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         if self.parent is None and self.level != Level.CITY:
             raise ValidationError({"parent": _("Only the city has no parent area.")})
-        if self.parent is not None:
-            if LEVEL_ORDER.index(Level(self.level)) != LEVEL_ORDER.index(
-                Level(self.parent.level)
-            ) + 1:
-                raise ValidationError({"level": _("An area sits one level below its parent.")})
+        if self.parent is not None and LEVEL_ORDER.index(Level(self.level)) != (
+            LEVEL_ORDER.index(Level(self.parent.level)) + 1
+        ):
+            raise ValidationError({"level": _("An area sits one level below its parent.")})
         if self.geometry is not None:
             from urbangov.org.geo import shape_or_error
 
             shape_or_error(self.geometry)
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.path = (self.parent.path if self.parent else "/") + self.code + "/"
-        super().save(*args, **kwargs)
-
     def ancestors(self) -> list[Area]:
-        codes = [c for c in self.path.strip("/").split("/")]
+        codes = self.path.strip("/").split("/")
         by_code = {a.code: a for a in Area.objects.filter(code__in=codes)}
         return [by_code[c] for c in codes if c in by_code]
 
@@ -141,7 +144,11 @@ class Category(models.Model):
     name = models.CharField(_("name"), max_length=100)
     name_en = models.CharField(_("English name"), max_length=100, blank=True)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     description = models.TextField(_("description"), blank=True)
@@ -196,7 +203,11 @@ class Unit(models.Model):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=20, choices=UnitKind.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     areas = models.ManyToManyField(Area, verbose_name=_("areas answered for"), blank=True)

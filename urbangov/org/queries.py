@@ -58,9 +58,9 @@ def scope_of(user: Any) -> Scope:
     units: dict[str, set[int]] = {}
     for m in memberships:
         units.setdefault(m.role, set()).add(m.unit_id)
-    unit_area_rows = Area.objects.filter(
-        unit__in={m.unit_id for m in memberships}
-    ).values_list("unit", "path", "parent_id")
+    unit_area_rows = Area.objects.filter(unit__in={m.unit_id for m in memberships}).values_list(
+        "unit", "path", "parent_id"
+    )
     by_unit: dict[int, list[tuple[str, bool]]] = {}
     for unit_id, path, parent_id in unit_area_rows:
         by_unit.setdefault(unit_id, []).append((path, parent_id is None))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -23,15 +23,16 @@ from urbangov.privacy.models import (
     iso_utc,
 )
 
-Actor = AbstractBaseUser | AnonymousUser | None
+Actor = User | AnonymousUser | None
 
 SEAL_BATCH = 5000
 
 
-def actor_user(actor: Actor) -> AbstractBaseUser | None:
+def actor_user(actor: Actor) -> User | None:
     if actor is None or not actor.is_authenticated:
         return None
-    return actor  # type: ignore[return-value]
+    assert isinstance(actor, User)
+    return actor
 
 
 def actor_label(actor: Actor, default: str = "system") -> str:

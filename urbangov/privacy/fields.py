@@ -7,7 +7,7 @@ from django.db import models
 from urbangov.privacy import crypto
 
 
-class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
+class EncryptedTextField(models.TextField[str, str]):
     """Text stored encrypted (Fernet); the Python value is the plain text.
 
     Encrypted values cannot be filtered on; pair the field with a keyed-hash column where

@@ -97,6 +97,9 @@ class AuditSeal(models.Model):
         verbose_name = _("audit seal")
         verbose_name_plural = _("audit seals")
 
+    def __str__(self) -> str:
+        return f"seal {self.seq} of event {self.event_id}"
+
 
 class AuditCheckpoint(models.Model):
     """A signed statement of the chain head after a sealing run."""
@@ -110,8 +113,14 @@ class AuditCheckpoint(models.Model):
         verbose_name = _("audit checkpoint")
         verbose_name_plural = _("audit checkpoints")
 
+    def __str__(self) -> str:
+        return f"checkpoint at {self.seq}"
+
 
 class AuditChainLock(models.Model):
     """A single row the sealer locks so that two sealers never interleave."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+
+    def __str__(self) -> str:
+        return "audit chain lock"

@@ -77,9 +77,7 @@ def verify_chain(chunk: int = 2000) -> ChainReport:
         seal = AuditSeal.objects.get(seq=signed_up_to + 1)
         return _bad(seal.event_id, seal.seq, "sealed without a signed checkpoint")
     unsealed = AuditEvent.objects.filter(seal__isnull=True).count()
-    return ChainReport(
-        ok=True, sealed=last_seq, unsealed=unsealed, checkpoints=len(checkpoints)
-    )
+    return ChainReport(ok=True, sealed=last_seq, unsealed=unsealed, checkpoints=len(checkpoints))
 
 
 def _bad(event_id: int | None, seq: int, reason: str) -> ChainReport:
