@@ -37,6 +37,14 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_geo_index() -> None:
+    # Rolled-back test data leaves no signal behind; start every test with a fresh index.
+    from urbangov.org import geo
+
+    geo.invalidate()
+
+
 @dataclass
 class City:
     city: Area

@@ -1,0 +1,85 @@
+"""Organisation: the area tree, categories and their SLA, units and roles, in the admin."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from tests.conftest import City, box
+from urbangov.org import geo
+from urbangov.org.models import Area, Category, Level, SlaPolicy, Urgency
+from urbangov.org.queries import scope_of
+
+pytestmark = pytest.mark.django_db
+
+
+def test_paths_nest_and_within_selects_the_subtree(city: City) -> None:
+    assert city.grid_d1.path == "/C/D1/D1S1/D1S1C1/D1S1C1G1/"
+    under_d1 = set(Area.objects.within(city.d1).values_list("code", flat=True))
+    assert under_d1 == {"D1", "D1S1", "D1S1C1", "D1S1C1G1", "D1S1C1G2"}
+    assert [a.code for a in city.grid_d1.ancestors()] == ["C", "D1", "D1S1", "D1S1C1", "D1S1C1G1"]
+
+
+def test_area_rules(city: City) -> None:
+    with pytest.raises(ValidationError):
+        Area(code="X", name="x", level=Level.GRID, parent=city.city).full_clean()
+    with pytest.raises(ValidationError):
+        Area(code="Y", name="y", level=Level.DISTRICT, parent=None).full_clean()
+    with pytest.raises(ValidationError):
+        Area(code="Z", name="z", level=Level.DISTRICT, parent=city.city,
+             geometry={"type": "Point", "coordinates": [1, 2]}).full_clean()
+    Area(code="D3", name="z", level=Level.DISTRICT, parent=city.city,
+         geometry=box(121.3, 31.2, 121.31, 31.21)).full_clean()
+
+
+def test_locate_finds_the_grid_cell_and_refuses_points_outside(city: City) -> None:
+    assert geo.locate(*city.p_d1) == city.grid_d1
+    assert geo.locate(31.25, 121.475).code == "D1S1C1G2"
+    assert geo.locate(40.7, -74.0) is None
+    with pytest.raises(ValidationError):
+        geo.check_point(40.7, -74.0)
+    geo.check_point(*city.p_d2)
+
+
+def test_sla_defaults_and_city_overrides(city: City) -> None:
+    # Defaults seeded by migration: emergency 2 h, utilities 24 h, ordinary 7 d, complex 15 d.
+    hours = dict(SlaPolicy.objects.values_list("urgency", "resolve_hours"))
+    assert hours == {"emergency": 2, "utility": 24, "ordinary": 168, "complex": 360}
+    assert city.noise.deadlines() == (timedelta(days=7), timedelta(hours=24))
+    SlaPolicy.objects.filter(urgency=Urgency.ORDINARY).update(resolve_hours=120)
+    assert city.noise.deadlines()[0] == timedelta(hours=120)
+    city.noise.resolve_hours = 48
+    assert city.noise.deadlines()[0] == timedelta(hours=48)
+    # A case raised to emergency takes the emergency class, not the category's override.
+    assert city.noise.deadlines(Urgency.EMERGENCY)[0] == timedelta(hours=2)
+
+
+def test_categories_have_two_levels(city: City) -> None:
+    with pytest.raises(ValidationError):
+        Category(code="water.leak.small", name="小漏", parent=city.water_leak).full_clean()
+
+
+def test_scope_of_personas(city: City) -> None:
+    op = scope_of(city.user("operator"))
+    assert op.has("operator") and op.is_citywide("operator")
+    outsider = scope_of(city.user("outsider"))
+    assert outsider.paths("handler") == frozenset({city.d2.path})
+    assert not outsider.is_citywide("handler")
+    assert scope_of(city.user("admin")).is_admin
+    assert not scope_of(city.user("nobody")).roles
+
+
+ADMIN_MODELS = ["area", "category", "slapolicy", "unit", "membership", "facility", "apitoken"]
+
+
+@pytest.mark.parametrize("model", ADMIN_MODELS)
+def test_configurable_in_admin(client, city: City, model: str) -> None:
+    from django.contrib.auth import get_user_model
+
+    root = get_user_model().objects.create_superuser("root", "root@example.org", "pw-root-123")
+    client.force_login(root)
+    assert client.get(reverse(f"admin:org_{model}_changelist")).status_code == 200
+    assert client.get(reverse(f"admin:org_{model}_add")).status_code == 200
