@@ -1,8 +1,6 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.static import serve
 
 from urbangov.api import api
 
@@ -16,8 +14,5 @@ urlpatterns = [
     path("cases/", include("urbangov.cases.urls")),
     path("", include("urbangov.portal.urls")),
 ]
-
-if settings.DEBUG:
-    urlpatterns += [
-        path(f"{settings.MEDIA_URL}<path:path>", serve, {"document_root": settings.MEDIA_ROOT})
-    ]
+# Uploaded files are never served as public media: attachments are read through a view
+# that checks who is asking.
