@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    # Serves the API docs' Swagger UI from our own static files instead of a CDN.
+    "ninja",
     # ours, from the bottom of the dependency order up
     "urbangov.privacy",
     "urbangov.org",
@@ -243,6 +245,11 @@ URBANGOV: dict[str, Any] = {
     "ATTACHMENT_MAX_BYTES": envint("URBANGOV_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
     "ATTACHMENTS_PER_CASE": 5,
     "PUBLIC_SUBMIT_RATE": os.environ.get("URBANGOV_PUBLIC_SUBMIT_RATE", "20/m"),
+    # Open311 GeoReport v2: the jurisdiction served (empty: any jurisdiction_id is accepted),
+    # and the discovery document's contact and how to get an API key (empty: a default text).
+    "OPEN311_JURISDICTION_ID": os.environ.get("URBANGOV_OPEN311_JURISDICTION_ID", ""),
+    "OPEN311_CONTACT": os.environ.get("URBANGOV_OPEN311_CONTACT", ""),
+    "OPEN311_KEY_SERVICE": os.environ.get("URBANGOV_OPEN311_KEY_SERVICE", ""),
 }
 
 LOGGING = {

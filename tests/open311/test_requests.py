@@ -1,0 +1,304 @@
+"""GET requests: the spec's fields and filters, the status mapping, the 90-day window and the
+1,000 cap, public data only — over real HTTP."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+import xmltodict
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests.conftest import City, make_case
+from tests.open311.conftest import Endpoint, as_list, old_case
+from urbangov.cases import actions
+from urbangov.cases.models import Status
+from urbangov.open311.queries import public_text
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The spec's fields of a service request, in its order.
+SPEC_FIELDS = [
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
+]
+
+
+def _get(endpoint: Endpoint, path: str, **params: Any) -> requests.Response:
+    return requests.get(endpoint.url(path), params=params, timeout=30)
+
+
+def _ids(endpoint: Endpoint, **params: Any) -> list[str]:
+    response = _get(endpoint, "requests.json", **params)
+    assert response.status_code == 200, response.text
+    return [r["service_request_id"] for r in response.json()]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fields_are_the_specs_and_dates_carry_the_offset(endpoint: Endpoint) -> None:
+    case = make_case(endpoint.city)
+    actions.dispatch_case(case, actor=endpoint.city.user("operator"), unit=endpoint.city.water_dept)
+    [shown] = _get(endpoint, f"requests/{case.tracking_code}.json").json()
+    assert list(shown) == SPEC_FIELDS
+    case.refresh_from_db()
+    assert shown["agency_responsible"] == "市水务局"
+    assert shown["status_notes"] == str(Status.DISPATCHED.label)
+    assert shown["expected_datetime"] == timezone.localtime(case.resolve_due).isoformat(
+        timespec="seconds"
+    )
+    assert datetime.fromisoformat(shown["requested_datetime"]).utcoffset() == timedelta(hours=8)
+    xml = xmltodict.parse(_get(endpoint, f"requests/{case.tracking_code}.xml").content)
+    assert list(xml["service_requests"]["request"]) == SPEC_FIELDS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_case_status_maps_to_open_or_closed(endpoint: Endpoint) -> None:
+    # The mapping the issue fixes: four open states, four closed ones.
+    expected = {
+        Status.SUBMITTED: "open",
+        Status.AWAITING_DISPATCH: "open",
+        Status.DISPATCHED: "open",
+        Status.ACCEPTED: "open",
+        Status.RESOLVED: "closed",
+        Status.CLOSED: "closed",
+        Status.REJECTED: "closed",
+        Status.MERGED: "closed",
+    }
+    assert set(expected) == set(Status)
+    when = timezone.now() - timedelta(days=1)
+    codes = {
+        status: old_case(endpoint.city, created=when, category=endpoint.city.noise, status=status)[
+            0
+        ].tracking_code
+        for status in expected
+    }
+    shown = {
+        r["service_request_id"]: r["status"]
+        for r in _get(endpoint, "requests.json", service_request_id=",".join(codes.values())).json()
+    }
+    assert {status: shown[code] for status, code in codes.items()} == expected
+    assert _ids(endpoint, status="open") == [
+        codes[s] for s in reversed(list(expected)) if expected[s] == "open"
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_status_notes_give_the_reply_or_the_reason(endpoint: Endpoint) -> None:
+    city = endpoint.city
+    kept, duplicate, rejected = make_case(city), make_case(city), make_case(city)
+    actions.merge_case(duplicate, actor=city.user("operator"), into=kept)
+    actions.reject_case(
+        rejected, actor=city.user("operator"), reason="属于物业管理范围，请联系物业"
+    )
+    notes = {
+        r["service_request_id"]: r["status_notes"] for r in _get(endpoint, "requests.json").json()
+    }
+    assert kept.tracking_code in notes[duplicate.tracking_code]
+    assert notes[rejected.tracking_code] == "属于物业管理范围，请联系物业"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_contact_details_are_never_published(endpoint: Endpoint, fmt: str) -> None:
+    make_case(
+        endpoint.city,
+        contact_name="王小明",
+        contact_phone="13912345678",
+        text="水管漏了，请联系我 13912345678 或 wang@example.com",
+    )
+    posted = endpoint.post(
+        params=endpoint.leak(
+            first_name="红",
+            last_name="李",
+            phone="13711112222",
+            email="li.hong@example.com",
+            device_id="imei-356938035643809",
+            account_id="acct-li",
+        )
+    )
+    assert posted.status_code == 200
+    for path in ["requests", f"requests/{posted.json()[0]['service_request_id']}"]:
+        body = _get(endpoint, f"{path}.{fmt}").text
+        for secret in [
+            "王小明",
+            "13912345678",
+            "wang@example.com",
+            "李红",
+            "13711112222",
+            "li.hong@example.com",
+            "imei-356938035643809",
+            "acct-li",
+        ]:
+            assert secret not in body, (path, secret)
+    assert "水管漏了，请联系我 […] 或 […]" in _get(endpoint, f"requests.{fmt}").text
+
+
+def test_public_text_masks_numbers_and_addresses_but_keeps_dates() -> None:
+    # Hand-written cases: a mobile, a landline with separators, an ID card number ending in X,
+    # an e-mail next to Chinese text; a date and short numbers stay.
+    assert public_text("电话13800138000") == "电话[…]"
+    assert public_text("座机 010-6552 8888 找我") == "座机 […] 找我"
+    assert public_text("身份证11010519491231002X") == "身份证[…]"
+    assert public_text("邮箱li@example.com。") == "邮箱[…]。"
+    assert public_text("2026-11-28起，3号楼12层，约200平米") == "2026-11-28起，3号楼12层，约200平米"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_english_names_for_english_readers(endpoint: Endpoint) -> None:
+    make_case(endpoint.city)
+    english = {"Accept-Language": "en"}
+    [request] = requests.get(endpoint.url("requests.json"), headers=english, timeout=30).json()
+    assert request["service_name"] == "Water leak"
+    services = requests.get(endpoint.url("services.json"), headers=english, timeout=30).json()
+    leak = next(s for s in services if s["service_code"] == "water.leak")
+    assert (leak["service_name"], leak["group"]) == ("Water leak", "Water supply")
+    # Simplified Chinese is the default.
+    [request] = requests.get(endpoint.url("requests.json"), timeout=30).json()
+    assert request["service_name"] == "水管漏水"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_default_window_is_the_last_90_days(endpoint: Endpoint) -> None:
+    now = timezone.now()
+    [inside] = old_case(endpoint.city, created=now - timedelta(days=89), category=endpoint.city.gas)
+    old_case(endpoint.city, created=now - timedelta(days=91), category=endpoint.city.gas)
+    assert _ids(endpoint) == [inside.tracking_code]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_date_bounds_follow_the_precision_given(endpoint: Endpoint) -> None:
+    at = datetime(2026, 1, 15, 10, 0, tzinfo=SHANGHAI)
+    [case] = old_case(endpoint.city, created=at, category=endpoint.city.gas)
+    code = [case.tracking_code]
+    # A date as end_date covers that whole day.
+    assert _ids(endpoint, start_date="2026-01-15", end_date="2026-01-15") == code
+    assert _ids(endpoint, start_date="2026-01-01", end_date="2026-01-15T09:59:59+08:00") == []
+    assert _ids(endpoint, start_date="2026-01-01", end_date="2026-01-15T10:00:00+08:00") == code
+    assert _ids(endpoint, start_date="2026-01-15T02:00:00Z", end_date="2026-01-16") == code
+    assert _ids(endpoint, start_date="2026-01-15T02:00:01Z", end_date="2026-01-16") == []
+    # An unencoded "+" arrives as a space; it is read as the offset it was.
+    assert _ids(endpoint, start_date="2026-01-15T10:00:00 08:00", end_date="2026-01-16") == code
+    # end_date alone: the 90 days before it. 15 January + 90 days = 15 April.
+    assert _ids(endpoint, end_date="2026-04-14") == code
+    assert _ids(endpoint, end_date="2026-04-15") == []
+    # start_date alone: everything since.
+    assert _ids(endpoint, start_date="2026-01") == code
+
+
+@pytest.mark.django_db(transaction=True)
+def test_at_most_1000_requests_newest_first(endpoint: Endpoint) -> None:
+    cases = old_case(
+        endpoint.city,
+        created=timezone.now() - timedelta(days=1),
+        category=endpoint.city.noise,
+        n=1001,
+    )
+    shown = _ids(endpoint)
+    assert len(shown) == 1000
+    assert shown == [c.tracking_code for c in cases[:1000]]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("params", "mentions"),
+    [
+        ({"start_date": "2026-02-30"}, "start_date"),
+        ({"end_date": "yesterday"}, "end_date"),
+        ({"start_date": "2026-01-15T25:00:00Z"}, "start_date"),
+        ({"start_date": "2026-03-01", "end_date": "2026-02-01"}, "start_date"),
+        ({"status": "pending"}, "status"),
+        ({"service_code": "noise,potholes"}, "potholes"),
+        ({"service_request_id": ",".join(["AAAAA-AAAAA"] * 1001)}, "service_request_id"),
+        ({"service_code": "noise\x00"}, "service_code"),
+    ],
+    ids=[
+        "impossible-date",
+        "not-a-date",
+        "hour-25",
+        "start-after-end",
+        "bad-status",
+        "unknown-code",
+        "too-many-ids",
+        "nul",
+    ],
+)
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_bad_filters_are_400(
+    endpoint: Endpoint, params: dict[str, str], mentions: str, fmt: str
+) -> None:
+    response = _get(endpoint, f"requests.{fmt}", **params)
+    assert response.status_code == 400
+    if fmt == "json":
+        [error] = response.json()
+    else:
+        error = xmltodict.parse(response.content)["errors"]["error"]
+    assert str(error["code"]) == "400" and mentions in error["description"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unknown_request_id_is_404(endpoint: Endpoint) -> None:
+    response = _get(endpoint, "requests/NOPE1-NOPE2.xml")
+    assert response.status_code == 404
+    error = xmltodict.parse(response.content)["errors"]["error"]
+    assert error["code"] == "404" and "NOPE1-NOPE2" in error["description"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reads_are_open_to_browsers_and_answer_head(endpoint: Endpoint) -> None:
+    response = _get(endpoint, "requests.json")
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert requests.head(endpoint.url("services.xml"), timeout=30).status_code == 200
+
+
+def _queries_for_listing(client: Client, city: City, cases: int) -> int:
+    for i in range(cases):
+        case = make_case(city, category=city.noise if i % 2 else city.water_leak)
+        if i % 3 == 0:
+            actions.dispatch_case(case, actor=city.user("operator"), unit=city.water_dept)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/open311/v2/requests.json")
+    assert response.status_code == 200 and len(response.json()) >= cases
+    return len(captured)
+
+
+@pytest.mark.django_db
+def test_listing_costs_the_same_queries_for_few_or_many(city: City, client: Client) -> None:
+    few = _queries_for_listing(client, city, 2)
+    many = _queries_for_listing(client, city, 30)
+    assert many == few, (few, many)
+    # One query for the cases, plus the SLA lookups of the two categories' notices.
+    assert few <= 6
+
+
+def test_xml_lists_one_item_per_element() -> None:
+    from urbangov.open311.render import to_xml
+
+    xml = to_xml(
+        "services",
+        [{"service_code": "a", "metadata": True}, {"service_code": "b\x01", "metadata": None}],
+    )
+    parsed = as_list(xmltodict.parse(xml)["services"]["service"])
+    assert parsed == [
+        {"service_code": "a", "metadata": "true"},
+        {"service_code": "b", "metadata": None},
+    ]
