@@ -245,6 +245,8 @@ URBANGOV: dict[str, Any] = {
     "ATTACHMENT_MAX_BYTES": envint("URBANGOV_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
     "ATTACHMENTS_PER_CASE": 5,
     "PUBLIC_SUBMIT_RATE": os.environ.get("URBANGOV_PUBLIC_SUBMIT_RATE", "20/m"),
+    # How many reverse proxies of the city's own stand in front (to find the client's IP).
+    "TRUSTED_PROXIES": envint("URBANGOV_TRUSTED_PROXIES", 0),
     # Open311 GeoReport v2: the jurisdiction served (empty: any jurisdiction_id is accepted),
     # and the discovery document's contact and how to get an API key (empty: a default text).
     "OPEN311_JURISDICTION_ID": os.environ.get("URBANGOV_OPEN311_JURISDICTION_ID", ""),

@@ -185,7 +185,7 @@ def submit_case(*, actor: Actor, submission: Submission) -> SubmitResult:
     if submission.idempotency_key:
         existing = Case.objects.filter(idempotency_key=submission.idempotency_key).first()
         if existing is not None:
-            return SubmitResult(existing, created=False)
+            return _replay(existing, submission)
     uploads = _validate(submission)
     area = None
     if submission.lat is not None and submission.lon is not None:
@@ -241,9 +241,31 @@ def submit_case(*, actor: Actor, submission: Submission) -> SubmitResult:
         if submission.idempotency_key:
             existing = Case.objects.filter(idempotency_key=submission.idempotency_key).first()
             if existing is not None:
-                return SubmitResult(existing, created=False)
+                return _replay(existing, submission)
         raise
     return SubmitResult(case, created=True)
+
+
+def _replay(existing: Case, submission: Submission) -> SubmitResult:
+    """A retry gets the first case back; a different request reusing the key gets nothing of
+    it — not even its tracking code, which lets its holder rate and reopen the case."""
+    category = submission.reported_category
+    same = (
+        existing.channel == submission.channel
+        and existing.text == submission.text.strip()
+        and existing.reported_category_id == (category.pk if category else None)
+        and existing.lat == submission.lat
+        and existing.lon == submission.lon
+    )
+    if not same:
+        raise ValidationError(
+            {
+                "idempotency_key": [
+                    _("This idempotency key was already used for a different request.")
+                ]
+            }
+        )
+    return SubmitResult(existing, created=False)
 
 
 def _after_submit(case: Case) -> None:
@@ -847,7 +869,14 @@ def perform(name: str, case: Case, *, actor: Actor, data: dict[str, Any]) -> Cas
     if name == "close":
         return close_case(case, actor=actor, note=values["note"])
     if name == "merge":
-        into = Case.objects.filter(tracking_code=normalise_tracking_code(values["into"])).first()
+        from urbangov.cases.queries import scoped
+
+        # Only a case the operator may see: a code outside their scope reads as unknown.
+        into = (
+            scoped(actor, Case.objects.all())
+            .filter(tracking_code=normalise_tracking_code(values["into"]))
+            .first()
+        )
         if into is None:
             raise ValidationError(
                 {"into": [_("No case with tracking code %(code)r.") % {"code": values["into"]}]}

@@ -95,7 +95,7 @@ def locate(lat: float, lon: float) -> Area | None:
         return None
     # On a shared edge the point touches two cells; the lowest id wins, deterministically.
     area_id = min(index.ids[int(i)] for i in hits)
-    return Area.objects.filter(pk=area_id).first()
+    return Area.objects.defer("geometry").filter(pk=area_id).first()
 
 
 def check_point(lat: float, lon: float) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
@@ -20,11 +21,18 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 def client_ip(request: HttpRequest) -> str:
-    # Behind a proxy the city configures, the first forwarded address is the client.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded:
-        return forwarded.split(",")[0].strip()
-    return str(request.META.get("REMOTE_ADDR", "unknown"))
+    """The client's address. ``X-Forwarded-For`` is believed only as far as the city says
+    proxies of its own stand in front (``URBANGOV_TRUSTED_PROXIES``, a count): each proxy
+    appends the address it saw, so the client is that many entries from the right. Anything
+    further left was written by the client and could be forged to dodge a limit."""
+    remote = str(request.META.get("REMOTE_ADDR", "unknown"))
+    proxies = settings.URBANGOV.get("TRUSTED_PROXIES", 0)
+    if proxies <= 0:
+        return remote
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+    if len(hops) < proxies:
+        return hops[0] if hops else remote
+    return hops[-proxies]
 
 
 def hit(scope: str, key: str, rate: str) -> bool:

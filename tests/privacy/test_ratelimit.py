@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import pytest
+from django.test import RequestFactory
+
+from urbangov.privacy.ratelimit import client_ip, hit, parse_rate
+
+
+def test_parse_rate() -> None:
+    assert parse_rate("20/m") == (20, 60)
+    assert parse_rate("1000/h") == (1000, 3600)
+    assert parse_rate("5/10s") == (5, 10)
+    with pytest.raises(ValueError):
+        parse_rate("lots")
+
+
+def test_forwarded_for_is_ignored_unless_proxies_are_trusted(settings) -> None:
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4")
+    settings.URBANGOV = {**settings.URBANGOV, "TRUSTED_PROXIES": 0}
+    assert client_ip(request) == "10.0.0.1"
+    # Behind one proxy of our own: the client forged "6.6.6.6", the proxy appended the real one.
+    settings.URBANGOV = {**settings.URBANGOV, "TRUSTED_PROXIES": 1}
+    forged = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 1.2.3.4"
+    )
+    assert client_ip(forged) == "1.2.3.4"
+
+
+def test_hit_counts_within_the_window() -> None:
+    results = [hit("test", "client-a", "3/h") for _ in range(5)]
+    assert results == [True, True, True, False, False]
+    assert hit("test", "client-b", "3/h") is True
+    assert all(hit("test", "client-c", "0/m") for _ in range(10))
