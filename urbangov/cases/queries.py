@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from urbangov.cases.models import Case, CaseQuerySet, Status
 from urbangov.cases.permissions import AREA_ROLES, CASE_ROLES, can_view
-from urbangov.org.models import Area, Role
+from urbangov.org.models import Area, Category, Role, Unit
 from urbangov.org.queries import scope_of
 
 
@@ -77,13 +77,23 @@ def filtered(
             raise ValueError(f"unknown status {status!r}")
         qs = qs.filter(status=status)
     if category:
-        qs = qs.filter(Q(category__code=category) | Q(category__parent__code=category))
+        if not Category.objects.filter(code=category).exists():
+            raise ValueError(f"unknown category {category!r}")
+        # Until dispatch sets the category, the one the resident chose stands for it.
+        qs = qs.filter(
+            Q(category__code=category)
+            | Q(category__parent__code=category)
+            | Q(category__isnull=True, reported_category__code=category)
+            | Q(category__isnull=True, reported_category__parent__code=category)
+        )
     if area:
         found = Area.objects.filter(code=area).first()
         if found is None:
             raise ValueError(f"unknown area {area!r}")
         qs = qs.in_area(found)
     if unit:
+        if not Unit.objects.filter(code=unit).exists():
+            raise ValueError(f"unknown unit {unit!r}")
         qs = qs.filter(unit__code=unit)
     if overdue:
         qs = qs.overdue(now or timezone.now())
