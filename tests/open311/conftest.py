@@ -71,6 +71,19 @@ LEAK_ATTRIBUTES: list[dict[str, Any]] = [
 ]
 
 
+# Error descriptions are checked in English; the default language (Simplified Chinese) is
+# what the service names are checked in.
+ENGLISH = {"Accept-Language": "en"}
+
+
+@pytest.fixture(autouse=True)
+def _english_in_process() -> Iterable[None]:
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def as_list(value: Any) -> list[Any]:
     """xmltodict gives a dict for one repeated element and a list for several."""
     if value is None:
@@ -90,6 +103,7 @@ class Endpoint:
     def post(
         self, fmt: str = "json", params: Iterable[tuple[str, str]] | None = None, **kw: Any
     ) -> requests.Response:
+        kw["headers"] = {**ENGLISH, **kw.get("headers", {})}
         return requests.post(self.url(f"requests.{fmt}"), data=list(params or []), timeout=30, **kw)
 
     def leak(self, **extra: str) -> list[tuple[str, str]]:

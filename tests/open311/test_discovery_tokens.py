@@ -9,7 +9,7 @@ import pytest
 import requests
 import xmltodict
 
-from tests.open311.conftest import Endpoint, as_list
+from tests.open311.conftest import ENGLISH, Endpoint, as_list
 from urbangov.open311.models import ServiceRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -129,7 +129,7 @@ def test_configured_jurisdiction_refuses_a_post_for_another(
 
 @pytest.mark.parametrize("path", ["services/%00.json", "requests/%01AB.xml", "tokens/a%00b.json"])
 def test_control_characters_in_a_path_are_400(endpoint: Endpoint, path: str) -> None:
-    response = requests.get(endpoint.url(path), timeout=30)
+    response = requests.get(endpoint.url(path), headers=ENGLISH, timeout=30)
     assert response.status_code == 400
     assert "control characters" in (
         response.json()[0]["description"]

@@ -13,7 +13,7 @@ import xmltodict
 from django.conf import settings
 from django.db import connection
 
-from tests.open311.conftest import Endpoint
+from tests.open311.conftest import ENGLISH, Endpoint
 from urbangov.cases.models import Attachment, Case, Channel
 from urbangov.open311.actions import revoke_api_key
 from urbangov.open311.models import ApiKey, ServiceRequest
@@ -347,7 +347,10 @@ def test_malformed_bodies_are_refused(
     endpoint: Endpoint, body: bytes, content_type: str, mentions: str
 ) -> None:
     response = requests.post(
-        endpoint.url("requests.json"), data=body, headers={"Content-Type": content_type}, timeout=30
+        endpoint.url("requests.json"),
+        data=body,
+        headers={"Content-Type": content_type, **ENGLISH},
+        timeout=30,
     )
     assert response.status_code in (400, 403), response.text
     [error] = _errors(response)
