@@ -767,28 +767,35 @@ def test_openapi_schema_and_docs_are_served(city: City) -> None:
 def test_over_real_http_create_anonymously_then_read_as_staff(city: City, live_server: Any) -> None:
     base = f"{live_server.url}/api/v1"
     lat, lon = city.p_d1
+    body = {
+        "text": "小区门口路灯坏了三天",
+        "category": "water",
+        "lat": lat,
+        "lon": lon,
+        "contact_name": "李四",
+        "contact_phone": "13912345678",
+    }
     r = requests.post(
         f"{base}/cases",
-        json={
-            "text": "小区门口路灯坏了三天",
-            "category": "water",
-            "lat": lat,
-            "lon": lon,
-            "contact_name": "李四",
-            "contact_phone": "13912345678",
-        },
+        json=body,
         headers={"Idempotency-Key": "live-1", "Accept-Language": "en"},
         timeout=10,
     )
     assert r.status_code == 201, r.text
     created = r.json()
     replay = requests.post(
-        f"{base}/cases",
-        json={"text": "小区门口路灯坏了三天"},
-        headers={"Idempotency-Key": "live-1"},
-        timeout=10,
+        f"{base}/cases", json=body, headers={"Idempotency-Key": "live-1"}, timeout=10
     )
     assert replay.status_code == 200 and replay.json()["id"] == created["id"]
+    # The same key on a different request gets neither the case nor its tracking code.
+    other = requests.post(
+        f"{base}/cases",
+        json={"text": "另一件事：垃圾没人收"},
+        headers={"Idempotency-Key": "live-1", "Accept-Language": "en"},
+        timeout=10,
+    )
+    assert other.status_code == 400 and "idempotency_key" in other.json()["errors"]
+    assert created["tracking_code"] not in other.text
     key = key_for(city, "operator")
     r = requests.get(
         f"{base}/cases/{created['id']}", headers={"Authorization": f"Bearer {key}"}, timeout=10

@@ -41,10 +41,10 @@ from urbangov.cases.models import Attachment, Case, CaseEvent, Channel, Extensio
 from urbangov.cases.transitions import TRANSITIONS
 
 # One implementation each, shared with the staff case page and the tracking page.
-from urbangov.cases.views import available_transitions, mask_name, mask_phone, public_timeline
 from urbangov.org.auth import STAFF_AUTH, optional_user, staff_user
 from urbangov.org.models import Category
 from urbangov.org.queries import is_staff_member
+from urbangov.privacy import masking
 from urbangov.privacy.actions import record
 from urbangov.privacy.ratelimit import client_ip, hit, parse_rate
 
@@ -521,7 +521,9 @@ def _contact(user: User, case: Case) -> Contact | None:
         record(actor=user, action="case.contact.read", obj=case, purpose="case handling")
         return Contact(name=case.contact_name, phone=case.contact_phone, masked=False)
     return Contact(
-        name=mask_name(case.contact_name), phone=mask_phone(case.contact_phone), masked=True
+        name=masking.mask_name(case.contact_name),
+        phone=masking.mask_phone(case.contact_phone),
+        masked=True,
     )
 
 
@@ -579,7 +581,7 @@ def _detail(user: User, case: Case) -> CaseDetail:
         ],
         transitions=[
             TransitionOut(name=name, label=str(TRANSITIONS[name].label), fields=STAFF_FIELDS[name])
-            for name in available_transitions(user, case)
+            for name in queries.available_transitions(user, case)
         ],
     )
 
@@ -714,7 +716,7 @@ def _tracking(case: Case) -> Tracking:
         if case.status in (Status.RESOLVED, Status.CLOSED)
         else None,
         # The same timeline as the tracking page shows, so the two never disagree.
-        timeline=[PublicEvent(**row) for row in public_timeline(case)],
+        timeline=[PublicEvent(**row) for row in queries.public_timeline(case)],
     )
 
 

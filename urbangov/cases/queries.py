@@ -10,9 +10,21 @@ from typing import Any
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
-from urbangov.cases.models import Case, CaseQuerySet, Status
+from urbangov.cases import permissions
+from urbangov.cases.models import (
+    Case,
+    CaseEvent,
+    CaseQuerySet,
+    Channel,
+    ExtensionStatus,
+    Rating,
+    Status,
+)
 from urbangov.cases.permissions import AREA_ROLES, CASE_ROLES, can_view
+from urbangov.cases.transitions import STAFF_TRANSITIONS, TRANSITIONS
 from urbangov.org.models import Area, Category, Role, Unit
 from urbangov.org.queries import scope_of
 
@@ -124,3 +136,135 @@ def queue_for(user: Any) -> CaseQuerySet:
         wanted |= Q(status__in=[Status.DISPATCHED, Status.ACCEPTED], resolve_due__lt=timezone.now())
         wanted |= Q(extensions__status="pending")
     return qs.filter(wanted).distinct()
+
+
+# --- timelines and what staff may do next -------------------------------------------------
+
+
+def _resident_label(event: CaseEvent) -> bool:
+    return event.actor_id is None and event.actor_label == "resident"
+
+
+def public_timeline(case: Case) -> list[dict[str, Any]]:
+    """The events a resident sees: what happened and which unit did it, never staff names."""
+    centre = _("City service centre")
+    events = list(case.events.all().order_by("at", "id"))
+    codes = {str(e.data.get("unit")) for e in events if e.kind == "dispatch" and e.data}
+    unit_names = dict(Unit.objects.filter(code__in=codes).values_list("code", "name"))
+    current: str | None = None
+    rows: list[dict[str, Any]] = []
+    for event in events:
+        data = event.data or {}
+        if event.kind == "dispatch":
+            current = (
+                data.get("unit_name")
+                or unit_names.get(str(data.get("unit")))
+                or (case.unit.name if case.unit else None)
+            )
+        elif event.kind in ("send_back", "reopen"):
+            current = None
+        if not event.public:
+            continue
+        unit = current or centre
+        who = unit
+        note = ""
+        if event.kind == "submit":
+            text = _("Case received")
+            channel = data.get("channel", case.channel)
+            who = _("You") if channel in (Channel.WEB, Channel.APP) else centre
+        elif event.kind == "triage":
+            text = _("Waiting to be sent to the unit in charge")
+            who = centre
+        elif event.kind == "dispatch":
+            text = _("Sent to %(unit)s") % {"unit": unit}
+            who = centre
+        elif event.kind == "accept":
+            text = _("%(unit)s has taken on the case") % {"unit": unit}
+        elif event.kind == "grant_extension":
+            due = parse_datetime(str(data.get("resolve_due", "")))
+            text = (
+                _("More time was granted; the new deadline is %(date)s")
+                % {"date": timezone.localtime(due).strftime("%Y-%m-%d %H:%M")}
+                if due
+                else _("More time was granted")
+            )
+        elif event.kind == "resolve":
+            text = _("%(unit)s replied") % {"unit": unit}
+            note = event.note
+        elif event.kind == "rate":
+            rating = data.get("rating", "")
+            label = Rating(rating).label if rating in Rating.values else rating
+            text = _("Rated the reply: %(rating)s") % {"rating": label}
+            who = _("You") if _resident_label(event) else centre
+            note = event.note
+        elif event.kind == "close":
+            text = _("Case closed")
+            who = _("You") if _resident_label(event) else centre
+        elif event.kind == "reopen":
+            text = _("Reopened because the reply was not satisfactory")
+            who = _("You") if _resident_label(event) else centre
+            note = event.note
+        elif event.kind == "merge":
+            text = _("Merged into case %(code)s, which deals with the same problem") % {
+                "code": data.get("into", "")
+            }
+            who = centre
+        elif event.kind == "reject":
+            text = _("Not a matter the city can take on")
+            who = centre
+            note = event.note
+        elif event.kind in TRANSITIONS:
+            text = str(TRANSITIONS[event.kind].label)
+        else:
+            text = (
+                str(Status(event.to_status).label)
+                if event.to_status in Status.values
+                else event.kind
+            )
+        rows.append({"at": event.at, "kind": event.kind, "text": text, "who": who, "note": note})
+    return rows
+
+
+def _status_label(value: str) -> str:
+    return str(Status(value).label) if value in Status.values else value
+
+
+def staff_timeline(case: Case) -> list[dict[str, Any]]:
+    """Every event, internal ones too, with who did it."""
+    rows = []
+    for event in case.events.order_by("at", "id"):
+        if event.kind in TRANSITIONS:
+            label = str(TRANSITIONS[event.kind].label)
+        elif event.kind == "submit":
+            label = _("submitted")
+        else:
+            label = event.kind
+        rows.append(
+            {
+                "at": event.at,
+                "who": event.actor_label,
+                "label": label,
+                "public": event.public,
+                "moved": bool(event.to_status) and event.from_status != event.to_status,
+                "from": _status_label(event.from_status) if event.from_status else "",
+                "to": _status_label(event.to_status),
+                "note": event.note,
+            }
+        )
+    return rows
+
+
+def available_transitions(user: Any, case: Case) -> list[str]:
+    """The staff transitions this user may take on this case now, in the workbench's order."""
+    pending = case.extensions.filter(status=ExtensionStatus.PENDING).exists()
+    names = []
+    for name in STAFF_TRANSITIONS:
+        if case.status not in TRANSITIONS[name].sources:
+            continue
+        if name in ("grant_extension", "refuse_extension") and not pending:
+            continue
+        if name == "request_extension" and pending:
+            continue
+        if permissions.can(name, user, case):
+            names.append(name)
+    return names

@@ -25,7 +25,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -50,17 +49,15 @@ from urbangov.cases.forms import (
 )
 from urbangov.cases.models import (
     Case,
-    CaseEvent,
     Channel,
-    ExtensionStatus,
     Rating,
     Status,
     normalise_tracking_code,
 )
 from urbangov.cases.transitions import STAFF_TRANSITIONS, TRANSITIONS
-from urbangov.org.models import Area, Category, Level, Unit
+from urbangov.org.models import Area, Category, Level
 from urbangov.org.queries import is_staff_member
-from urbangov.privacy import ratelimit
+from urbangov.privacy import masking, ratelimit
 from urbangov.privacy.actions import record
 
 PAGE_SIZE = 25
@@ -88,22 +85,6 @@ def _rate_limited(request: HttpRequest) -> HttpResponse:
     response = render(request, "cases/rate_limited.html", {"wait": wait}, status=429)
     response["Retry-After"] = str(wait)
     return response
-
-
-def mask_name(name: str) -> str:
-    """张三 -> 张*, Li Ming -> L******: enough to address a person, not to identify them."""
-    name = name.strip()
-    if not name:
-        return ""
-    return name[0] + "*" * max(1, len(name) - 1)
-
-
-def mask_phone(phone: str) -> str:
-    """13800138000 -> 138****8000: the first three and last four digits stay."""
-    digits = [c for c in phone if c.isdigit()]
-    if len(digits) < 8:
-        return "*" * len(digits)
-    return "".join(digits[:3]) + "*" * (len(digits) - 7) + "".join(digits[-4:])
 
 
 def _remember_submitted(request: HttpRequest, case: Case) -> None:
@@ -304,90 +285,6 @@ def _public_case(code: str) -> Case:
     return case
 
 
-def _resident_label(event: CaseEvent) -> bool:
-    return event.actor_id is None and event.actor_label == "resident"
-
-
-def public_timeline(case: Case) -> list[dict[str, Any]]:
-    """The events a resident sees: what happened and which unit did it, never staff names."""
-    centre = _("City service centre")
-    events = list(case.events.all().order_by("at", "id"))
-    codes = {str(e.data.get("unit")) for e in events if e.kind == "dispatch" and e.data}
-    unit_names = dict(Unit.objects.filter(code__in=codes).values_list("code", "name"))
-    current: str | None = None
-    rows: list[dict[str, Any]] = []
-    for event in events:
-        data = event.data or {}
-        if event.kind == "dispatch":
-            current = (
-                data.get("unit_name")
-                or unit_names.get(str(data.get("unit")))
-                or (case.unit.name if case.unit else None)
-            )
-        elif event.kind in ("send_back", "reopen"):
-            current = None
-        if not event.public:
-            continue
-        unit = current or centre
-        who = unit
-        note = ""
-        if event.kind == "submit":
-            text = _("Case received")
-            channel = data.get("channel", case.channel)
-            who = _("You") if channel in (Channel.WEB, Channel.APP) else centre
-        elif event.kind == "triage":
-            text = _("Waiting to be sent to the unit in charge")
-            who = centre
-        elif event.kind == "dispatch":
-            text = _("Sent to %(unit)s") % {"unit": unit}
-            who = centre
-        elif event.kind == "accept":
-            text = _("%(unit)s has taken on the case") % {"unit": unit}
-        elif event.kind == "grant_extension":
-            due = parse_datetime(str(data.get("resolve_due", "")))
-            text = (
-                _("More time was granted; the new deadline is %(date)s")
-                % {"date": timezone.localtime(due).strftime("%Y-%m-%d %H:%M")}
-                if due
-                else _("More time was granted")
-            )
-        elif event.kind == "resolve":
-            text = _("%(unit)s replied") % {"unit": unit}
-            note = event.note
-        elif event.kind == "rate":
-            rating = data.get("rating", "")
-            label = Rating(rating).label if rating in Rating.values else rating
-            text = _("Rated the reply: %(rating)s") % {"rating": label}
-            who = _("You") if _resident_label(event) else centre
-            note = event.note
-        elif event.kind == "close":
-            text = _("Case closed")
-            who = _("You") if _resident_label(event) else centre
-        elif event.kind == "reopen":
-            text = _("Reopened because the reply was not satisfactory")
-            who = _("You") if _resident_label(event) else centre
-            note = event.note
-        elif event.kind == "merge":
-            text = _("Merged into case %(code)s, which deals with the same problem") % {
-                "code": data.get("into", "")
-            }
-            who = centre
-        elif event.kind == "reject":
-            text = _("Not a matter the city can take on")
-            who = centre
-            note = event.note
-        elif event.kind in TRANSITIONS:
-            text = str(TRANSITIONS[event.kind].label)
-        else:
-            text = (
-                str(Status(event.to_status).label)
-                if event.to_status in Status.values
-                else event.kind
-            )
-        rows.append({"at": event.at, "kind": event.kind, "text": text, "who": who, "note": note})
-    return rows
-
-
 def _reopen_state(case: Case) -> tuple[bool, bool, datetime | None]:
     """(may rate now, may reopen now, reopen deadline)."""
     feedback = case.feedback.filter(round=case.reopen_count).first()
@@ -417,7 +314,7 @@ def _render_tracking(
     context = {
         "case": case,
         "category": shown_category.display_name(get_language()) if shown_category else "",
-        "timeline": public_timeline(case),
+        "timeline": queries.public_timeline(case),
         "may_rate": may_rate,
         "may_reopen": may_reopen,
         "reopen_deadline": deadline,
@@ -596,51 +493,6 @@ def workbench(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/workbench.html", context, status=status)
 
 
-def available_transitions(user: Any, case: Case) -> list[str]:
-    """The staff transitions this user may take on this case now, in the workbench's order."""
-    pending = case.extensions.filter(status=ExtensionStatus.PENDING).exists()
-    names = []
-    for name in STAFF_TRANSITIONS:
-        if case.status not in TRANSITIONS[name].sources:
-            continue
-        if name in ("grant_extension", "refuse_extension") and not pending:
-            continue
-        if name == "request_extension" and pending:
-            continue
-        if permissions.can(name, user, case):
-            names.append(name)
-    return names
-
-
-def _status_label(value: str) -> str:
-    return str(Status(value).label) if value in Status.values else value
-
-
-def staff_timeline(case: Case) -> list[dict[str, Any]]:
-    """Every event, internal ones too, with who did it."""
-    rows = []
-    for event in case.events.order_by("at", "id"):
-        if event.kind in TRANSITIONS:
-            label = str(TRANSITIONS[event.kind].label)
-        elif event.kind == "submit":
-            label = _("submitted")
-        else:
-            label = event.kind
-        rows.append(
-            {
-                "at": event.at,
-                "who": event.actor_label,
-                "label": label,
-                "public": event.public,
-                "moved": bool(event.to_status) and event.from_status != event.to_status,
-                "from": _status_label(event.from_status) if event.from_status else "",
-                "to": _status_label(event.to_status),
-                "note": event.note,
-            }
-        )
-    return rows
-
-
 def _render_case(
     request: HttpRequest,
     case: Case,
@@ -661,9 +513,12 @@ def _render_case(
         )
         contact = {"name": case.contact_name, "phone": case.contact_phone}
     else:
-        contact = {"name": mask_name(case.contact_name), "phone": mask_phone(case.contact_phone)}
+        contact = {
+            "name": masking.mask_name(case.contact_name),
+            "phone": masking.mask_phone(case.contact_phone),
+        }
     forms = []
-    for name in available_transitions(user, case):
+    for name in queries.available_transitions(user, case):
         form = (
             bound if bound is not None and bound.name == name else TransitionForm(name, case=case)
         )
@@ -677,7 +532,7 @@ def _render_case(
         "reported_category": (
             case.reported_category.display_name(language) if case.reported_category else ""
         ),
-        "events": staff_timeline(case),
+        "events": queries.staff_timeline(case),
         "attachments": case.attachments.order_by("id"),
         "extensions": case.extensions.order_by("requested_at"),
         "feedback": case.feedback.order_by("round"),
