@@ -22,4 +22,6 @@ def worker_exit(server: Any, worker: Any) -> None:
     profile = _profiles.pop(os.getpid(), None)
     if profile is not None:
         profile.disable()
-        profile.dump_stats(os.path.join(os.environ["BENCH_PROFILE_DIR"], f"worker-{os.getpid()}.prof"))
+        profile.dump_stats(
+            os.path.join(os.environ["BENCH_PROFILE_DIR"], f"worker-{os.getpid()}.prof")
+        )

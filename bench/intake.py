@@ -174,7 +174,9 @@ async def _trivial_server(port: int, ready: Any) -> None:
     body = json.dumps({"id": 1, "tracking_code": "AAAAA-BBBBB", "created": True}).encode()
     reply = (
         b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: "
-        + str(len(body)).encode() + b"\r\n\r\n" + body
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
     )
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -348,7 +350,9 @@ def verify(url: str, run_id: str, acked: list[list[Any]]) -> dict[str, Any]:
     params = {"cases": (like,), "events": (like,), "audit": ()}
     if url.startswith("sqlite"):
         conn = sqlite3.connect(urlsplit(url).path)
-        run = {k: conn.execute(q.replace("%s", "?"), params[k]).fetchall() for k, q in queries.items()}
+        run = {
+            k: conn.execute(q.replace("%s", "?"), params[k]).fetchall() for k, q in queries.items()
+        }
         conn.close()
     else:
         import psycopg
@@ -391,9 +395,23 @@ def run_load(
 ) -> tuple[dict[str, Any], subprocess.Popen[bytes]]:
     out = workdir / f"load-{run_id}.json"
     proc = subprocess.Popen(
-        [sys.executable, __file__, "_load", "--port", str(port), "--count", str(count),
-         "--concurrency", str(concurrency), "--run-id", run_id, "--out", str(out),
-         "--timeout", str(timeout)],
+        [
+            sys.executable,
+            __file__,
+            "_load",
+            "--port",
+            str(port),
+            "--count",
+            str(count),
+            "--concurrency",
+            str(concurrency),
+            "--run-id",
+            run_id,
+            "--out",
+            str(out),
+            "--timeout",
+            str(timeout),
+        ],
     )
     proc.wait()
     if proc.returncode != 0:
@@ -424,14 +442,29 @@ def selftest(count: int, concurrency: int, workdir: Path) -> dict[str, Any]:
 def start_py_spy(pids: list[int], workdir: Path) -> list[subprocess.Popen[bytes]]:
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(spy).exists():
-        raise SystemExit("bench: --profile needs py-spy (pip install py-spy), or use --profile cprofile")
+        raise SystemExit(
+            "bench: --profile needs py-spy (pip install py-spy), or use --profile cprofile"
+        )
     procs = [
         subprocess.Popen(
             # --gil: only samples holding the GIL, so time waiting on PostgreSQL (psycopg
             # releases the GIL) is not counted as CPU.
-            [spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--nonblocking", "--gil",
-             "--output", str(workdir / f"spy-{pid}.txt")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "250",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "--gil",
+                "--output",
+                str(workdir / f"spy-{pid}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         for pid in pids
     ]
@@ -468,8 +501,10 @@ def summarise_py_spy(files: list[Path], top: int = 25) -> dict[str, Any]:
     inclusive: dict[str, int] = dict.fromkeys(PROFILE_GROUPS, 0)
     own: dict[str, int] = {}
     # Where the endpoint's and submit_case's own time goes: their callees, by call site.
-    parents = {"create_case": PROFILE_GROUPS["create_case (the endpoint)"],
-               "submit_case": PROFILE_GROUPS["submit_case"]}
+    parents = {
+        "create_case": PROFILE_GROUPS["create_case (the endpoint)"],
+        "submit_case": PROFILE_GROUPS["submit_case"],
+    }
     callees: dict[str, dict[str, int]] = {name: {} for name in parents}
     for path in files:
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -511,7 +546,10 @@ def summarise_py_spy(files: list[Path], top: int = 25) -> dict[str, Any]:
         "inclusive_pct": shares,
         "self_pct": {f[:150]: round(100 * c / total, 1) for f, c in leaves[:12]},
         "callees_pct": {
-            name: {k: round(100 * v / total, 1) for k, v in sorted(sites.items(), key=lambda kv: -kv[1])[:10]}
+            name: {
+                k: round(100 * v / total, 1)
+                for k, v in sorted(sites.items(), key=lambda kv: -kv[1])[:10]
+            }
             for name, sites in callees.items()
         },
     }
@@ -529,24 +567,45 @@ def print_profile(directory: Path, top: int = 30) -> list[dict[str, Any]]:
     stats.sort_stats("tottime").print_stats(top)
     rows = []
     for (filename, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        rows.append({"function": f"{Path(filename).name}:{line}({func})", "calls": nc, "tottime": tt, "cumtime": ct})
+        rows.append(
+            {
+                "function": f"{Path(filename).name}:{line}({func})",
+                "calls": nc,
+                "tottime": tt,
+                "cumtime": ct,
+            }
+        )
     rows.sort(key=lambda r: -r["tottime"])
     return rows[:15]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--count", type=int, default=20000, help="cases to post (default 20000)")
-    parser.add_argument("--concurrency", type=int, default=32, help="connections at once (default 32)")
+    parser.add_argument(
+        "--concurrency", type=int, default=32, help="connections at once (default 32)"
+    )
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3)")
-    parser.add_argument("--threads", type=int, default=4,
-                        help="threads per worker (default 4: gthread, which keeps connections alive; 1: sync)")
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_DB,
-                        help=f"PostgreSQL URL of the bench database, dropped and made anew (default {DEFAULT_DB})")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=4,
+        help="threads per worker (default 4: gthread, which keeps connections alive; 1: sync)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL") or DEFAULT_DB,
+        help=f"PostgreSQL URL of the bench database, dropped and made anew (default {DEFAULT_DB})",
+    )
     parser.add_argument("--sqlite", action="store_true", help="use a new SQLite file instead")
     parser.add_argument("--warmup", type=int, default=500, help="cases posted before measuring")
     parser.add_argument(
-        "--profile", choices=["py-spy", "cprofile"], nargs="?", const="py-spy",
+        "--profile",
+        choices=["py-spy", "cprofile"],
+        nargs="?",
+        const="py-spy",
         help="sample the gunicorn workers with py-spy (default; pip install py-spy) or run them under cProfile",
     )
     parser.add_argument("--selftest", action="store_true", help="first measure the generator alone")
@@ -555,8 +614,12 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="urbangov-bench-"))
     figures: dict[str, Any] = {
-        "bench": "intake", "count": args.count, "concurrency": args.concurrency,
-        "workers": args.workers, "threads": args.threads, "cpus": os.cpu_count(),
+        "bench": "intake",
+        "count": args.count,
+        "concurrency": args.concurrency,
+        "workers": args.workers,
+        "threads": args.threads,
+        "cpus": os.cpu_count(),
     }
     if args.selftest:
         figures["generator_selftest"] = selftest(args.count, args.concurrency, workdir)
@@ -580,20 +643,38 @@ def main() -> None:
     }
     env.pop("REDIS_URL", None)
     figures["public_submit_rate"] = "0/m (off for the bench server only)"
-    print("bench: the public create rate limit is OFF for this server (URBANGOV_PUBLIC_SUBMIT_RATE=0/m): "
-          "it counts per client address, and every request here comes from 127.0.0.1", flush=True)
+    print(
+        "bench: the public create rate limit is OFF for this server (URBANGOV_PUBLIC_SUBMIT_RATE=0/m): "
+        "it counts per client address, and every request here comes from 127.0.0.1",
+        flush=True,
+    )
     (workdir / "static").mkdir()
     if not args.sqlite:
         fresh_postgres(url)
     print(f"bench: migrating a fresh {figures['database']} database", flush=True)
-    subprocess.run([sys.executable, "-m", "urbangov.cli", "migrate", "-v0"], env=env, check=True, cwd=ROOT)
-    subprocess.run([sys.executable, "-c", SEED], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "urbangov.cli", "migrate", "-v0"], env=env, check=True, cwd=ROOT
+    )
+    subprocess.run(
+        [sys.executable, "-c", SEED], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL
+    )
 
     port = free_port()
     command = [
-        sys.executable, "-m", "gunicorn", "urbangov.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers), "--backlog", "2048",
-        "--log-level", "warning", "--timeout", "60",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "urbangov.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(args.workers),
+        "--backlog",
+        "2048",
+        "--log-level",
+        "warning",
+        "--timeout",
+        "60",
     ]
     if args.threads > 1:
         command += ["--worker-class", "gthread", "--threads", str(args.threads)]
@@ -606,7 +687,9 @@ def main() -> None:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/categories", timeout=2) as r:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/api/v1/categories", timeout=2
+                ) as r:
                     if r.status == 200:
                         break
             except OSError:
@@ -624,8 +707,11 @@ def main() -> None:
         cpu_server0 = cpu_seconds(server_pids)
         figures["loadavg_before"] = Path("/proc/loadavg").read_text().split()[0]
         run_id = f"bench{int(time.time())}"
-        print(f"bench: posting {args.count} cases at concurrency {args.concurrency} "
-              f"to {args.workers} gunicorn workers", flush=True)
+        print(
+            f"bench: posting {args.count} cases at concurrency {args.concurrency} "
+            f"to {args.workers} gunicorn workers",
+            flush=True,
+        )
         spies = start_py_spy(children_of(server.pid), workdir) if args.profile == "py-spy" else []
         result, _load_proc = run_load(port, args.count, args.concurrency, run_id, workdir)
         cpu_server = cpu_seconds(server_pids) - cpu_server0
@@ -643,37 +729,41 @@ def main() -> None:
     lat = result["latencies"]
     wall = result["wall_s"]
     ok = len(result["acked"])
-    figures.update({
-        "acknowledged": ok,
-        "created": sum(1 for a in result["acked"] if a[3]),
-        "errors": result["errors"],
-        "error_count": sum(result["errors"].values()),
-        "retries": result["retries"],
-        "connections_opened": result["connects"],
-        "wall_s": round(wall, 2),
-        "throughput_per_s": round(ok / wall, 1),
-        "latency_ms": {
-            "p50": round(1000 * percentile(lat, 0.50), 1),
-            "p90": round(1000 * percentile(lat, 0.90), 1),
-            "p99": round(1000 * percentile(lat, 0.99), 1),
-            "max": round(1000 * max(lat), 1) if lat else None,
-            "mean": round(1000 * statistics.fmean(lat), 1) if lat else None,
-        },
-        "cpu_s": {
-            "server": round(cpu_server, 1),
-            "generator": round(result["cpu_s"], 1),
-            "postgres": round(cpu_pg, 1),
-        },
-        "cpu_ms_per_case": {
-            "server": round(1000 * cpu_server / max(1, ok), 2),
-            "generator": round(1000 * result["cpu_s"] / max(1, ok), 2),
-            "postgres": round(1000 * cpu_pg / max(1, ok), 2),
-        },
-    })
+    figures.update(
+        {
+            "acknowledged": ok,
+            "created": sum(1 for a in result["acked"] if a[3]),
+            "errors": result["errors"],
+            "error_count": sum(result["errors"].values()),
+            "retries": result["retries"],
+            "connections_opened": result["connects"],
+            "wall_s": round(wall, 2),
+            "throughput_per_s": round(ok / wall, 1),
+            "latency_ms": {
+                "p50": round(1000 * percentile(lat, 0.50), 1),
+                "p90": round(1000 * percentile(lat, 0.90), 1),
+                "p99": round(1000 * percentile(lat, 0.99), 1),
+                "max": round(1000 * max(lat), 1) if lat else None,
+                "mean": round(1000 * statistics.fmean(lat), 1) if lat else None,
+            },
+            "cpu_s": {
+                "server": round(cpu_server, 1),
+                "generator": round(result["cpu_s"], 1),
+                "postgres": round(cpu_pg, 1),
+            },
+            "cpu_ms_per_case": {
+                "server": round(1000 * cpu_server / max(1, ok), 2),
+                "generator": round(1000 * result["cpu_s"] / max(1, ok), 2),
+                "postgres": round(1000 * cpu_pg / max(1, ok), 2),
+            },
+        }
+    )
     figures["check"] = verify(url, run_id, result["acked"])
     figures["goal_met"] = bool(
-        figures["throughput_per_s"] >= 500 and figures["latency_ms"]["p99"] < 100
-        and figures["check"]["lost"] == 0 and figures["check"]["duplicated"] == 0
+        figures["throughput_per_s"] >= 500
+        and figures["latency_ms"]["p99"] < 100
+        and figures["check"]["lost"] == 0
+        and figures["check"]["duplicated"] == 0
         and figures["error_count"] == 0
     )
     if args.profile == "cprofile":

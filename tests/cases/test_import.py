@@ -105,34 +105,59 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-def test_any_bad_row_aborts_the_whole_import(city: City, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_any_bad_row_aborts_the_whole_import(
+    city: City, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = nyc_file(tmp_path)
-    audits, categories, units = AuditEvent.objects.count(), Category.objects.count(), Unit.objects.count()
+    audits, categories, units = (
+        AuditEvent.objects.count(),
+        Category.objects.count(),
+        Unit.objects.count(),
+    )
     code, out, err = run(capsys, str(path), "--mapping", "nyc311")
     assert code == 1
     assert out == NYC_BAD
-    assert "13 rows, 4 valid, 9 bad (8 invalid, 1 duplicated in the file, 0 already imported)" in err
+    assert (
+        "13 rows, 4 valid, 9 bad (8 invalid, 1 duplicated in the file, 0 already imported)" in err
+    )
     assert "encoding utf-8-sig" in err
     assert "nothing imported" in err and "--skip-bad" in err
     assert Case.objects.count() == 0
-    assert (AuditEvent.objects.count(), Category.objects.count(), Unit.objects.count()) == (audits, categories, units)
+    assert (AuditEvent.objects.count(), Category.objects.count(), Unit.objects.count()) == (
+        audits,
+        categories,
+        units,
+    )
 
 
-def test_dry_run_validates_only(city: City, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dry_run_validates_only(
+    city: City, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = nyc_file(tmp_path)
     code, out, err = run(capsys, str(path), "--mapping", "nyc311", "--dry-run")
     assert code == 1 and out == NYC_BAD and "nothing imported" in err
-    code, out, _err = run(capsys, str(path), "--mapping", "nyc311", "--dry-run", "--skip-bad", "--create-missing")
+    code, out, _err = run(
+        capsys, str(path), "--mapping", "nyc311", "--dry-run", "--skip-bad", "--create-missing"
+    )
     assert code == 0
     # With --create-missing Graffiti and NYPD are no longer bad: 7 bad rows, 6 would be imported.
     assert out[-1].endswith("dry run: would import 6 cases and create 1 categories and 1 units.")
     assert Case.objects.count() == 0 and not Category.objects.filter(name="Graffiti").exists()
     code, out, _err = run(
-        capsys, str(path), "--mapping", "nyc311", "--dry-run", "--skip-bad", "--create-missing", "--json"
+        capsys,
+        str(path),
+        "--mapping",
+        "nyc311",
+        "--dry-run",
+        "--skip-bad",
+        "--create-missing",
+        "--json",
     )
     summary = json.loads(out[-1])
     assert code == 0 and summary["dry_run"] and summary["imported"] == 0
-    assert summary["categories_to_create"] == ["Graffiti"] and summary["units_to_create"] == ["Police"]
+    assert summary["categories_to_create"] == ["Graffiti"] and summary["units_to_create"] == [
+        "Police"
+    ]
     assert Case.objects.count() == 0 and not Unit.objects.filter(code="NYPD").exists()
 
 
@@ -199,7 +224,9 @@ def test_skip_bad_imports_the_good_rows_with_their_history(
     assert audit.data["cases"] == 4 and audit.data["source"] == "nyc311"
 
 
-def test_reimport_does_not_duplicate(city: City, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_reimport_does_not_duplicate(
+    city: City, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = nyc_file(tmp_path)
     assert run(capsys, str(path), "--mapping", "nyc311", "--skip-bad")[0] == 0
     codes = dict(Case.objects.values_list("external_id", "tracking_code"))
@@ -217,9 +244,13 @@ def test_reimport_does_not_duplicate(city: City, tmp_path: Path, capsys: pytest.
     assert Case.objects.count() == 4 and CaseEvent.objects.count() == events
 
 
-def test_create_missing_makes_categories_and_units(city: City, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_create_missing_makes_categories_and_units(
+    city: City, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = nyc_file(tmp_path)
-    code, out, _err = run(capsys, str(path), "--mapping", "nyc311", "--skip-bad", "--create-missing", "--json")
+    code, out, _err = run(
+        capsys, str(path), "--mapping", "nyc311", "--skip-bad", "--create-missing", "--json"
+    )
     assert code == 0
     summary = json.loads(out[-1])
     assert summary["imported"] == 6 and summary["bad"] == 7
@@ -236,17 +267,22 @@ def test_create_missing_makes_categories_and_units(city: City, tmp_path: Path, c
 GBK_CSV = (
     "工单编号,受理时间,办结时间,诉求类型,承办单位,工单状态,诉求内容,诉求地址,来源渠道,联系电话,纬度,经度\n"
     "GD-001,2024/03/05 09:30,2024/03/06 17:00,水管漏水,市水务局,已回访,楼下水管漏水，已经流了一整天,东区一街道幸福路1号,12345热线,13800138000,31.205,121.405\n"
-    "GD-002,2024年3月7日 08:00,,噪音扰民,东区一街道办,处理中,\"晚上施工噪音,\n影响休息\",,微信,,31.21,121.41\n"
+    'GD-002,2024年3月7日 08:00,,噪音扰民,东区一街道办,处理中,"晚上施工噪音,\n影响休息",,微信,,31.21,121.41\n'
     "GD-003,2024/02/30 10:00,,噪音扰民,东区一街道办,处理中,日期不对,,微信,,,\n"
 )
 
 
-def test_gbk_export_with_chinese_columns(city: City, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_gbk_export_with_chinese_columns(
+    city: City, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "工单.csv"
     path.write_bytes(GBK_CSV.encode("gbk"))
     code, out, _err = run(capsys, str(path), "--mapping", "cn12345", "--skip-bad")
     assert code == 0
-    assert out[0] == "line 5: 受理时间: impossible date '2024/02/30 10:00' (day is out of range for month)"
+    assert (
+        out[0]
+        == "line 5: 受理时间: impossible date '2024/02/30 10:00' (day is out of range for month)"
+    )
     assert "encoding gb18030" in out[-1] and "imported 2 cases" in out[-1]
     first = Case.objects.get(source="cn12345", external_id="GD-001")
     # Shanghai is UTC+8 all year.
@@ -262,7 +298,9 @@ def test_gbk_export_with_chinese_columns(city: City, tmp_path: Path, capsys: pyt
     assert second.anonymous
 
 
-def test_custom_mapping_file(city: City, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_custom_mapping_file(
+    city: City, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A JSON mapping by path: semicolons, no id column (the row digest stands in), ISO times
     with offsets, a value map for statuses, and a mapping table for types and agencies."""
     mapping = {
@@ -313,10 +351,14 @@ def test_custom_mapping_file(city: City, tmp_path: Path, capsys: pytest.CaptureF
     assert code == 0 and "3 already imported" in out[-1] and Case.objects.count() == 3
 
 
-def test_unusable_mapping_or_file_exits_2(city: City, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unusable_mapping_or_file_exits_2(
+    city: City, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad_mapping = tmp_path / "bad.json"
     bad_mapping.write_text(
-        json.dumps({"source": "x", "columns": {"created": "c"}, "status_map": {"Done": "finished"}}),
+        json.dumps(
+            {"source": "x", "columns": {"created": "c"}, "status_map": {"Done": "finished"}}
+        ),
         encoding="utf-8",
     )
     code, _out, err = run(capsys, str(nyc_file(tmp_path)), "--mapping", str(bad_mapping))
@@ -335,12 +377,19 @@ def test_unusable_mapping_or_file_exits_2(city: City, tmp_path: Path, capsys: py
     assert Case.objects.count() == 0
 
 
-def test_ragged_rows_and_progress(city: City, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = nyc_file(tmp_path, [NYC_ROWS[0], "1013,10/21/18 9:00,,WATER", NYC_ROWS[0].replace("1001", "1014") + ",,"])
+def test_ragged_rows_and_progress(
+    city: City, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = nyc_file(
+        tmp_path,
+        [NYC_ROWS[0], "1013,10/21/18 9:00,,WATER", NYC_ROWS[0].replace("1001", "1014") + ",,"],
+    )
     code, out, err = run(capsys, str(path), "--mapping", "nyc311")
     assert code == 1
     # Trailing empty fields (as spreadsheets leave them) are fine; missing ones are not.
-    assert out == ["line 3: the row has 4 fields, the header 14 (a quote or delimiter out of place?)"]
+    assert out == [
+        "line 3: the row has 4 fields, the header 14 (a quote or delimiter out of place?)"
+    ]
     code = 0
     try:
         cli.main(["urbangov", "import-cases", str(path), "--mapping", "nyc311", "--skip-bad"])
@@ -384,19 +433,24 @@ def test_nyc_sample_into_an_empty_city(db: None, capsys: pytest.CaptureFixture[s
         return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=NY)
 
     bad_lines = [
-        i + 2 for i, r in enumerate(rows)
+        i + 2
+        for i, r in enumerate(rows)
         if r["closed_at_iso"] and iso(r["closed_at_iso"]) < iso(r["created_at_iso"])
     ]
     good = [r for i, r in enumerate(rows) if i + 2 not in bad_lines]
 
-    code, out, _err = run(capsys, str(NYC_SAMPLE), "--mapping", "nyc311", "--create-missing", "--skip-bad", "--json")
+    code, out, _err = run(
+        capsys, str(NYC_SAMPLE), "--mapping", "nyc311", "--create-missing", "--skip-bad", "--json"
+    )
     assert code == 0
     summary = json.loads(out[-1])
     assert summary["rows"] == len(rows) == 7765
     assert [e["line"] for e in summary["errors"]] == bad_lines
     assert all("before it was created" in e["reasons"][0] for e in summary["errors"])
     assert summary["imported"] == len(good) == Case.objects.filter(source="nyc311").count()
-    assert sorted(summary["categories_created"]) == sorted(Category.objects.values_list("code", flat=True))
+    assert sorted(summary["categories_created"]) == sorted(
+        Category.objects.values_list("code", flat=True)
+    )
     assert Category.objects.count() == len({r["Complaint Type"] for r in good})
     assert set(Unit.objects.values_list("code", flat=True)) == {r["Agency"] for r in good}
 
@@ -414,7 +468,9 @@ def test_nyc_sample_into_an_empty_city(db: None, capsys: pytest.CaptureFixture[s
     assert channels[Channel.PHONE] == source_channels["PHONE"]
     assert channels[Channel.WEB] == source_channels["ONLINE"]
     assert channels[Channel.APP] == source_channels["MOBILE"]
-    assert sum(1 for c in cases.values() if c.has_location()) == sum(1 for r in good if r["Latitude"])
+    assert sum(1 for c in cases.values() if c.has_location()) == sum(
+        1 for r in good if r["Latitude"]
+    )
 
     for r in good:
         case = cases[r["Unique Key"]]

@@ -263,7 +263,9 @@ def test_perform_resolves_codes_and_names_missing_fields(city: City) -> None:
 def test_idempotency_key_reused_for_another_request_is_refused(city: City) -> None:
     sub = Submission(channel=Channel.APP, title="t", text="路灯不亮", idempotency_key="same-key")
     first = submit_case(actor=None, submission=sub).case
-    other = Submission(channel=Channel.APP, title="t", text="垃圾没人收", idempotency_key="same-key")
+    other = Submission(
+        channel=Channel.APP, title="t", text="垃圾没人收", idempotency_key="same-key"
+    )
     with pytest.raises(ValidationError) as info:
         submit_case(actor=None, submission=other)
     assert "idempotency_key" in info.value.message_dict
@@ -278,7 +280,9 @@ def test_merge_target_outside_the_operators_scope_reads_as_unknown(city: City) -
     Membership.objects.create(user=city.user("handler_d1"), unit=city.office_d1, role=Role.OPERATOR)
     mine, theirs = make_case(city, where="d1"), make_case(city, where="d2")
     with pytest.raises(ValidationError) as info:
-        actions.perform("merge", mine, actor=city.user("handler_d1"), data={"into": theirs.tracking_code})
+        actions.perform(
+            "merge", mine, actor=city.user("handler_d1"), data={"into": theirs.tracking_code}
+        )
     assert "into" in info.value.message_dict
     mine.refresh_from_db()
     assert mine.status == Status.AWAITING_DISPATCH

@@ -45,8 +45,16 @@ def run_demo(*extra: str) -> str:
     out = StringIO()
     with override_settings(PASSWORD_HASHERS=FAST_HASHER), translation.override("en"):
         call_command(
-            "demo", "--no-serve", "--cases", str(COUNT), "--seed", str(SEED), "--today", TODAY,
-            *extra, stdout=out,
+            "demo",
+            "--no-serve",
+            "--cases",
+            str(COUNT),
+            "--seed",
+            str(SEED),
+            "--today",
+            TODAY,
+            *extra,
+            stdout=out,
         )
     return out.getvalue()
 
@@ -73,9 +81,21 @@ def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[Demo]:
 def db_fingerprint() -> str:
     """What the database holds of the demo's cases, as one hash."""
     h = hashlib.sha256()
-    for row in Case.objects.filter(source=generator.SOURCE).order_by("external_id").values_list(
-        "external_id", "tracking_code", "status", "text", "unit__code", "category__code",
-        "area__code", "created_at", "resolve_due", "reopen_count",
+    for row in (
+        Case.objects.filter(source=generator.SOURCE)
+        .order_by("external_id")
+        .values_list(
+            "external_id",
+            "tracking_code",
+            "status",
+            "text",
+            "unit__code",
+            "category__code",
+            "area__code",
+            "created_at",
+            "resolve_due",
+            "reopen_count",
+        )
     ):
         h.update(repr(row).encode())
     for row in CaseEvent.objects.order_by("case__external_id", "at", "id").values_list(
@@ -214,11 +234,21 @@ def test_audit_log_records_the_build_and_verifies(demo: Demo) -> None:
 
 
 def test_a_second_run_does_not_duplicate(demo: Demo) -> None:
-    before = (Case.objects.count(), CaseEvent.objects.count(), Area.objects.count(),
-              get_user_model().objects.count(), AuditEvent.objects.count())
+    before = (
+        Case.objects.count(),
+        CaseEvent.objects.count(),
+        Area.objects.count(),
+        get_user_model().objects.count(),
+        AuditEvent.objects.count(),
+    )
     output = run_demo()
-    after = (Case.objects.count(), CaseEvent.objects.count(), Area.objects.count(),
-             get_user_model().objects.count(), AuditEvent.objects.count())
+    after = (
+        Case.objects.count(),
+        CaseEvent.objects.count(),
+        Area.objects.count(),
+        get_user_model().objects.count(),
+        AuditEvent.objects.count(),
+    )
     assert after == before
     assert "--reset" in output
     assert actions.demo_password("operator") in output

@@ -52,15 +52,24 @@ def test_demo_serves_with_a_worker_and_stops_both(tmp_path: Path) -> None:
         k: v
         for k, v in os.environ.items()
         # a user's plain environment: SQLite in the data folder, the real task worker
-        if k not in {"DATABASE_URL", "SECRET_KEY", "SECRET_KEY_FILE", "URBANGOV_TASK_BACKEND",
-                     "URBANGOV_HTTPS", "DJANGO_SETTINGS_MODULE"}
+        if k
+        not in {
+            "DATABASE_URL",
+            "SECRET_KEY",
+            "SECRET_KEY_FILE",
+            "URBANGOV_TASK_BACKEND",
+            "URBANGOV_HTTPS",
+            "DJANGO_SETTINGS_MODULE",
+        }
     }
     env["URBANGOV_DATA_DIR"] = str(tmp_path / "data")
     log = tmp_path / "demo.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [str(URBANGOV), "demo", "--cases", "300", "--seed", "9", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -71,9 +80,11 @@ def test_demo_serves_with_a_worker_and_stops_both(tmp_path: Path) -> None:
         assert (tmp_path / "data" / "urbangov.sqlite3").exists()
         password = re.search(r"^\s+operator\s+(\S+)", output, re.MULTILINE)
         assert password, output
-        worker_pid = int(re.findall(r"\b(\d{2,})\b", next(
-            line for line in output.splitlines() if "pid" in line
-        ))[0])
+        worker_pid = int(
+            re.findall(
+                r"\b(\d{2,})\b", next(line for line in output.splitlines() if "pid" in line)
+            )[0]
+        )
         assert alive(worker_pid)
 
         session = requests.Session()
@@ -82,8 +93,11 @@ def test_demo_serves_with_a_worker_and_stops_both(tmp_path: Path) -> None:
         assert token
         response = session.post(
             base + "/accounts/login/",
-            data={"username": "operator", "password": password.group(1),
-                  "csrfmiddlewaretoken": token.group(1)},
+            data={
+                "username": "operator",
+                "password": password.group(1),
+                "csrfmiddlewaretoken": token.group(1),
+            },
             headers={"Referer": base + "/accounts/login/"},
             timeout=30,
         )

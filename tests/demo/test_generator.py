@@ -70,9 +70,15 @@ def test_history_ends_at_the_start_of_the_anchor_day() -> None:
     end = g.end_of_history(date(2025, 6, 1), TZ)
     assert end == datetime(2025, 6, 1, 0, 0, tzinfo=TZ)
     with pytest.raises(ValueError, match="timezone-aware"):
-        next(g.generate_cases(g.build_city(1), count=1, seed=1,
-                              end=datetime(2025, 6, 1),  # naive: the point of the test
-                              sla={}))
+        next(
+            g.generate_cases(
+                g.build_city(1),
+                count=1,
+                seed=1,
+                end=datetime(2025, 6, 1),  # naive: the point of the test
+                sla={},
+            )
+        )
 
 
 # --- the map ---------------------------------------------------------------------------------
@@ -164,7 +170,13 @@ def test_units_answer_for_areas_and_every_sub_category(city: g.City) -> None:
     assert kinds[UnitKind.STREET_OFFICE] == len(city.by_level(Level.STREET))
     assert kinds[UnitKind.DEPARTMENT] >= 12
     names = {u.name for u in city.units}
-    for wanted in ("市水务局", "市住房和城乡建设局", "市城市管理局", "市生态环境局", "市燃气集团有限公司"):
+    for wanted in (
+        "市水务局",
+        "市住房和城乡建设局",
+        "市城市管理局",
+        "市生态环境局",
+        "市燃气集团有限公司",
+    ):
         assert wanted in names
     subs = {c.code for c in city.categories if c.parent}
     answered = {c for u in city.units for c in u.categories}
@@ -179,9 +191,18 @@ def test_category_catalogue_has_two_levels_and_all_urgencies(city: g.City) -> No
     tops = [c for c in city.categories if c.parent is None]
     subs = [c for c in city.categories if c.parent is not None]
     assert len(tops) >= 10 and len(subs) >= 40
-    assert {c.name for c in tops} >= {"城乡建设", "环境保护", "交通运输", "劳动和社会保障",
-                                      "教育文体", "卫生计生", "商贸旅游", "市场监管", "公共安全",
-                                      "民政"}
+    assert {c.name for c in tops} >= {
+        "城乡建设",
+        "环境保护",
+        "交通运输",
+        "劳动和社会保障",
+        "教育文体",
+        "卫生计生",
+        "商贸旅游",
+        "市场监管",
+        "公共安全",
+        "民政",
+    }
     assert {c.urgency for c in subs} == set(DEFAULT_SLA_HOURS)
     top_codes = {c.code for c in tops}
     assert all(c.parent in top_codes for c in subs)
@@ -199,7 +220,10 @@ def test_facilities_lie_in_their_cells_with_capacities(city: g.City) -> None:
     )
     districts = {d.character: d for d in city.by_level(Level.DISTRICT)}
     old, industrial = districts[catalogue.OLD_TOWN], districts[catalogue.INDUSTRIAL]
-    assert per_district[old.code] / old.population > per_district[industrial.code] / industrial.population
+    assert (
+        per_district[old.code] / old.population
+        > per_district[industrial.code] / industrial.population
+    )
 
 
 # --- the cases ---------------------------------------------------------------------------------
@@ -247,7 +271,8 @@ def test_case_fields_agree_with_the_timeline(city: g.City, cases: list[g.CaseRec
             # deadlines from the category's SLA, plus any extension granted since
             respond, resolve = sla[c.category]
             granted = sum(
-                e.data["hours"] for e in c.events
+                e.data["hours"]
+                for e in c.events
                 if e.kind == "grant_extension" and e.at >= last_dispatch
             )
             assert c.response_due == c.dispatched_at + respond
@@ -283,7 +308,9 @@ def test_the_year_has_queues_overdue_dissatisfied_and_reopened_cases(
     assert statuses[Status.AWAITING_DISPATCH] + statuses[Status.SUBMITTED] > 0
     assert statuses[Status.DISPATCHED] + statuses[Status.ACCEPTED] > 0
     assert statuses[Status.REJECTED] > 0 and statuses[Status.MERGED] > 0
-    overdue_now = [c for c in cases if c.status in ("dispatched", "accepted") and c.resolve_due < END]
+    overdue_now = [
+        c for c in cases if c.status in ("dispatched", "accepted") and c.resolve_due < END
+    ]
     assert overdue_now
     # resolved late at some point of their life
     late = [c for c in cases if c.resolved_at and c.resolve_due and c.resolved_at > c.resolve_due]
@@ -320,8 +347,11 @@ def test_texts_are_varied_and_realistic(cases: list[g.CaseRec]) -> None:
 
 def test_seasons_places_and_channels_differ(city: g.City, cases: list[g.CaseRec]) -> None:
     big = list(g.generate_cases(city, count=12000, seed=5, end=END, sla=sla_for(city)))
-    heating = [c.created_at.month for c in big if c.category == "construction.heating"
-               or c.template.startswith("construction.heating")]
+    heating = [
+        c.created_at.month
+        for c in big
+        if c.category == "construction.heating" or c.template.startswith("construction.heating")
+    ]
     winter = sum(m in (11, 12, 1, 2) for m in heating)
     summer = sum(m in (6, 7, 8) for m in heating)
     assert winter > 8 * max(summer, 1)
@@ -353,7 +383,10 @@ def test_seasons_places_and_channels_differ(city: g.City, cases: list[g.CaseRec]
         ratios = sorted(
             (c.resolved_at - c.dispatched_at) / (c.resolve_due - c.dispatched_at)
             for c in big
-            if c.unit == unit and c.resolved_at and c.dispatched_at and c.resolve_due
+            if c.unit == unit
+            and c.resolved_at
+            and c.dispatched_at
+            and c.resolve_due
             and not c.extensions
         )
         return ratios[len(ratios) // 2]

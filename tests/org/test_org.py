@@ -29,10 +29,20 @@ def test_area_rules(city: City) -> None:
     with pytest.raises(ValidationError):
         Area(code="Y", name="y", level=Level.DISTRICT, parent=None).full_clean()
     with pytest.raises(ValidationError):
-        Area(code="Z", name="z", level=Level.DISTRICT, parent=city.city,
-             geometry={"type": "Point", "coordinates": [1, 2]}).full_clean()
-    Area(code="D3", name="z", level=Level.DISTRICT, parent=city.city,
-         geometry=box(121.3, 31.2, 121.31, 31.21)).full_clean()
+        Area(
+            code="Z",
+            name="z",
+            level=Level.DISTRICT,
+            parent=city.city,
+            geometry={"type": "Point", "coordinates": [1, 2]},
+        ).full_clean()
+    Area(
+        code="D3",
+        name="z",
+        level=Level.DISTRICT,
+        parent=city.city,
+        geometry=box(121.3, 31.2, 121.31, 31.21),
+    ).full_clean()
 
 
 def test_locate_finds_the_grid_cell_and_refuses_points_outside(city: City) -> None:

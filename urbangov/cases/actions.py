@@ -799,8 +799,18 @@ def _insert_events(rows: Iterable[tuple[int, HistoricEvent]]) -> None:
     connection = connections[router.db_for_write(CaseEvent)]
     at_field, data_field = meta.get_field("at"), meta.get_field("data")
     assert isinstance(at_field, Field) and isinstance(data_field, Field)
-    columns = ("case_id", "at", "kind", "from_status", "to_status", "actor_id", "actor_label",
-               "note", "public", "data")
+    columns = (
+        "case_id",
+        "at",
+        "kind",
+        "from_status",
+        "to_status",
+        "actor_id",
+        "actor_label",
+        "note",
+        "public",
+        "data",
+    )
     quote = connection.ops.quote_name
     # Table and column names are ours (quoted); every value is a parameter.
     sql = (
@@ -809,8 +819,15 @@ def _insert_events(rows: Iterable[tuple[int, HistoricEvent]]) -> None:
     )
     values = [
         (
-            case_id, at_field.get_db_prep_save(e.at, connection), e.kind, e.from_status,
-            e.to_status, None, e.actor_label, e.note, e.public,
+            case_id,
+            at_field.get_db_prep_save(e.at, connection),
+            e.kind,
+            e.from_status,
+            e.to_status,
+            None,
+            e.actor_label,
+            e.note,
+            e.public,
             data_field.get_db_prep_save(e.data, connection),
         )
         for case_id, e in rows

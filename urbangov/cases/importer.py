@@ -51,9 +51,27 @@ MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
 
 # Fields a mapping may name columns for. Only ``created`` is required.
 FIELDS = (
-    "external_id", "created", "closed", "updated", "due", "type", "type_name", "subtype",
-    "agency", "agency_name", "status", "lat", "lon", "point", "address", "title",
-    "description", "resolution", "channel", "contact_name", "contact_phone",
+    "external_id",
+    "created",
+    "closed",
+    "updated",
+    "due",
+    "type",
+    "type_name",
+    "subtype",
+    "agency",
+    "agency_name",
+    "status",
+    "lat",
+    "lon",
+    "point",
+    "address",
+    "title",
+    "description",
+    "resolution",
+    "channel",
+    "contact_name",
+    "contact_phone",
 )
 DATE_FIELDS = ("created", "closed", "updated", "due")
 # Date formats tried when a mapping names none: ISO 8601, the US portal and Excel forms, and
@@ -159,14 +177,19 @@ def _spec(fieldname: str, raw: Any) -> ColumnSpec:
         unknown = set(raw) - ({"join", "sep", "labels"} if kind == "join" else {"first"})
         if unknown:
             raise ImportFileError(
-                _("columns.%(field)s: unknown keys %(keys)s.") % {"field": fieldname, "keys": ", ".join(sorted(unknown))}
+                _("columns.%(field)s: unknown keys %(keys)s.")
+                % {"field": fieldname, "keys": ", ".join(sorted(unknown))}
             )
         parts = raw[kind]
         if not isinstance(parts, list) or not parts:
-            raise ImportFileError(_("columns.%(field)s: %(kind)s takes a list.") % {"field": fieldname, "kind": kind})
+            raise ImportFileError(
+                _("columns.%(field)s: %(kind)s takes a list.") % {"field": fieldname, "kind": kind}
+            )
         return ColumnSpec(
-            kind, parts=tuple(_spec(fieldname, p) for p in parts),
-            sep=str(raw.get("sep", ", ")), labels=bool(raw.get("labels", False)),
+            kind,
+            parts=tuple(_spec(fieldname, p) for p in parts),
+            sep=str(raw.get("sep", ", ")),
+            labels=bool(raw.get("labels", False)),
         )
     raise ImportFileError(
         _(
@@ -191,12 +214,25 @@ def parse_mapping(doc: Any, *, name: str = "") -> Mapping:
     if not isinstance(doc, dict):
         raise ImportFileError(_("A mapping is a JSON object."))
     known = {
-        "source", "description", "columns", "date_formats", "timezone", "encoding", "delimiter",
-        "status_map", "channel_map", "channel_default", "categories", "units", "keep",
+        "source",
+        "description",
+        "columns",
+        "date_formats",
+        "timezone",
+        "encoding",
+        "delimiter",
+        "status_map",
+        "channel_map",
+        "channel_default",
+        "categories",
+        "units",
+        "keep",
     }
     unknown = set(doc) - known
     if unknown:
-        raise ImportFileError(_("Unknown keys in the mapping: %(keys)s.") % {"keys": ", ".join(sorted(unknown))})
+        raise ImportFileError(
+            _("Unknown keys in the mapping: %(keys)s.") % {"keys": ", ".join(sorted(unknown))}
+        )
     source = doc.get("source")
     if not isinstance(source, str) or not source.strip() or len(source) > SOURCE_MAX:
         raise ImportFileError(
@@ -213,12 +249,28 @@ def parse_mapping(doc: Any, *, name: str = "") -> Mapping:
         )
     columns = {k: _spec(k, v) for k, v in columns_doc.items() if v is not None}
     if "created" not in columns:
-        raise ImportFileError(_("The mapping must name the column of the created time (columns.created)."))
-    for single in (*DATE_FIELDS, "external_id", "type", "agency", "status", "lat", "lon", "point", "channel"):
+        raise ImportFileError(
+            _("The mapping must name the column of the created time (columns.created).")
+        )
+    for single in (
+        *DATE_FIELDS,
+        "external_id",
+        "type",
+        "agency",
+        "status",
+        "lat",
+        "lon",
+        "point",
+        "channel",
+    ):
         if single in columns and columns[single].kind == "join":
             raise ImportFileError(_("columns.%(field)s cannot join columns.") % {"field": single})
     formats = doc.get("date_formats", list(DEFAULT_DATE_FORMATS))
-    if not isinstance(formats, list) or not formats or not all(isinstance(f, str) and f for f in formats):
+    if (
+        not isinstance(formats, list)
+        or not formats
+        or not all(isinstance(f, str) and f for f in formats)
+    ):
         raise ImportFileError(_("date_formats is a non-empty list of strptime formats or 'iso'."))
     tz_name = doc.get("timezone", "")
     if not isinstance(tz_name, str):
@@ -273,13 +325,17 @@ def load_mapping(name_or_path: str) -> Mapping:
         path = MAPPINGS_DIR / f"{name_or_path}.json"
     elif not path.is_file():
         raise ImportFileError(
-            _("No mapping %(name)r: give a built-in name (%(builtin)s) or the path of a JSON mapping file.")
+            _(
+                "No mapping %(name)r: give a built-in name (%(builtin)s) or the path of a JSON mapping file."
+            )
             % {"name": name_or_path, "builtin": ", ".join(builtin_mappings())}
         )
     try:
         doc = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFileError(_("Cannot read the mapping %(path)s: %(error)s") % {"path": path, "error": exc}) from exc
+        raise ImportFileError(
+            _("Cannot read the mapping %(path)s: %(error)s") % {"path": path, "error": exc}
+        ) from exc
     except json.JSONDecodeError as exc:
         raise ImportFileError(
             _("The mapping %(path)s is not valid JSON: %(error)s") % {"path": path, "error": exc}
@@ -306,6 +362,7 @@ def decode(data: bytes, encoding: str = "auto") -> tuple[str, str]:
     ``auto``: a byte-order mark decides (UTF-8, UTF-16); otherwise UTF-8, then GB18030 (a
     superset of GBK and GB2312, what Chinese Excel writes), then Windows-1252.
     """
+
     def named(codec: str) -> tuple[str, str]:
         try:
             return data.decode(codec), codec
@@ -355,7 +412,8 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
             return
         except csv.Error as exc:
             raise ImportFileError(
-                _("line %(line)d: the CSV cannot be read: %(error)s") % {"line": last + 1, "error": exc}
+                _("line %(line)d: the CSV cannot be read: %(error)s")
+                % {"line": last + 1, "error": exc}
             ) from None
         start, last = last + 1, reader.line_num
         if any(f.strip() for f in fields):
@@ -379,7 +437,9 @@ def parse_time(value: str, formats: Sequence[str], zone: tzinfo) -> datetime:
     for fmt in formats:
         try:
             if fmt == "iso":
-                parsed = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+                parsed = datetime.fromisoformat(
+                    value.replace("Z", "+00:00") if value.endswith("Z") else value
+                )
             else:
                 parsed = datetime.strptime(value, fmt)  # noqa: DTZ007 - made aware below
         except ValueError as exc:
@@ -395,7 +455,9 @@ def parse_time(value: str, formats: Sequence[str], zone: tzinfo) -> datetime:
             parsed = parsed.replace(tzinfo=zone)
         return parsed
     if impossible is not None:
-        raise BadValue(_("impossible date %(value)r (%(error)s)") % {"value": value, "error": impossible})
+        raise BadValue(
+            _("impossible date %(value)r (%(error)s)") % {"value": value, "error": impossible}
+        )
     raise BadValue(
         _("%(value)r is not a date in the known formats (%(formats)s)")
         % {"value": value, "formats": ", ".join(formats)}
@@ -406,7 +468,9 @@ def parse_number(value: str, what: str) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise BadValue(_("%(what)s %(value)r is not a number") % {"what": what, "value": value}) from None
+        raise BadValue(
+            _("%(what)s %(value)r is not a number") % {"what": what, "value": value}
+        ) from None
     if not math.isfinite(number):
         raise BadValue(_("%(what)s %(value)r is not a number") % {"what": what, "value": value})
     return number
@@ -438,7 +502,10 @@ class BadRow:
     kind: str = "invalid"  # or "duplicate" (in the file) or "imported" (already in the database)
 
     def __str__(self) -> str:
-        return _("line %(line)d: %(reasons)s") % {"line": self.line, "reasons": "; ".join(self.reasons)}
+        return _("line %(line)d: %(reasons)s") % {
+            "line": self.line,
+            "reasons": "; ".join(self.reasons),
+        }
 
 
 @dataclass
@@ -533,7 +600,9 @@ class Plan:
             "categories_created": self.created_categories,
             "units_created": self.created_units,
             # What an import of the good rows would create (a dry run, or an aborted import).
-            "categories_to_create": [] if self.written else sorted(p.name for p in self.planned_categories()),
+            "categories_to_create": []
+            if self.written
+            else sorted(p.name for p in self.planned_categories()),
             "units_to_create": [] if self.written else sorted(p.name for p in self.planned_units()),
             "warnings": [
                 {"message": m, "rows": n, "first_lines": self.warning_lines[m]}
@@ -570,7 +639,8 @@ class _Resolver:
         self.unit_by_code = {u.code: u for u in Unit.objects.all()}
         self.unit_by_name = {_fold(u.name): u for u in self.unit_by_code.values()}
         self.codes_taken: dict[str, set[str]] = {
-            "category": set(self.cat_by_code), "unit": set(self.unit_by_code)
+            "category": set(self.cat_by_code),
+            "unit": set(self.unit_by_code),
         }
 
     def _new_code(self, kind: str, value: str, keep_case: bool) -> str:
@@ -611,7 +681,9 @@ class _Resolver:
                 "unknown type %(value)r (not in the mapping's categories, no category has that "
                 "code or name; --create-missing creates it)"
             ) % {"value": value}
-        planned = Planned(self._new_code("category", value, keep_case=False), (display or value)[:100])
+        planned = Planned(
+            self._new_code("category", value, keep_case=False), (display or value)[:100]
+        )
         self.plan.categories[value] = planned
         return planned, None
 
@@ -668,10 +740,14 @@ def _compile(
         names = [n for part in spec.parts for n in part.names]
         raise ImportFileError(
             _("The header has none of the columns %(names)s. Columns found: %(header)s.")
-            % {"names": ", ".join(repr(n) for n in names), "header": ", ".join(repr(h) for h in header)}
+            % {
+                "names": ", ".join(repr(n) for n in names),
+                "header": ", ".join(repr(h) for h in header),
+            }
         )
     label = " / ".join(name for _g, name, _c in getters)
     if spec.kind == "first":
+
         def first(fields: list[str]) -> str:
             for getter, _name, _column in getters:
                 value = getter(fields)
@@ -692,7 +768,9 @@ def _compile(
     return join, label
 
 
-def _columns(mapping: Mapping, header: list[str]) -> tuple[dict[str, tuple[Getter, str]], dict[str, int]]:
+def _columns(
+    mapping: Mapping, header: list[str]
+) -> tuple[dict[str, tuple[Getter, str]], dict[str, int]]:
     """A getter and a display name for each mapped field the file has, and the kept columns."""
     index: dict[str, int] = {}
     for i, name in enumerate(header):
@@ -704,8 +782,13 @@ def _columns(mapping: Mapping, header: list[str]) -> tuple[dict[str, tuple[Gette
             found[name] = (getter, label)
         elif name == "created":
             raise ImportFileError(
-                _("The header has none of the columns %(names)s for the created time. Columns found: %(header)s.")
-                % {"names": ", ".join(repr(n) for n in spec.names), "header": ", ".join(repr(h) for h in header)}
+                _(
+                    "The header has none of the columns %(names)s for the created time. Columns found: %(header)s."
+                )
+                % {
+                    "names": ", ".join(repr(n) for n in spec.names),
+                    "header": ", ".join(repr(h) for h in header),
+                }
             )
     kept = {name: index[_header_key(name)] for name in mapping.keep if _header_key(name) in index}
     return found, kept
@@ -743,11 +826,14 @@ class _RowReader:
         try:
             parsed = parse_time(raw, self.formats, self.zone)
         except BadValue as exc:
-            reasons.append(_("%(column)s: %(error)s") % {"column": self.column_name(name), "error": exc})
+            reasons.append(
+                _("%(column)s: %(error)s") % {"column": self.column_name(name), "error": exc}
+            )
             return None
         if parsed > self.now + FUTURE_SLACK:
             reasons.append(
-                _("%(column)s: %(value)r is in the future") % {"column": self.column_name(name), "value": raw}
+                _("%(column)s: %(value)r is in the future")
+                % {"column": self.column_name(name), "value": raw}
             )
             return None
         return parsed
@@ -755,10 +841,12 @@ class _RowReader:
     def read(self, line: int, fields: list[str]) -> Row | list[str]:
         reasons: list[str] = []
         if len(fields) != len(self.header):
-            surplus = fields[len(self.header):]
+            surplus = fields[len(self.header) :]
             if len(fields) < len(self.header) or any(f.strip() for f in surplus):
                 return [
-                    _("the row has %(n)d fields, the header %(h)d (a quote or delimiter out of place?)")
+                    _(
+                        "the row has %(n)d fields, the header %(h)d (a quote or delimiter out of place?)"
+                    )
                     % {"n": len(fields), "h": len(self.header)}
                 ]
             fields = fields[: len(self.header)]
@@ -774,7 +862,9 @@ class _RowReader:
 
         created = self.time(fields, "created", reasons)
         if created is None and not self.value(fields, "created"):
-            reasons.append(_("%(column)s: no created time") % {"column": self.column_name("created")})
+            reasons.append(
+                _("%(column)s: no created time") % {"column": self.column_name("created")}
+            )
         closed = self.time(fields, "closed", reasons)
         updated = self.time(fields, "updated", reasons)
         due = self.time(fields, "due", reasons)
@@ -792,7 +882,8 @@ class _RowReader:
                 status = raw_status
             if status is None:
                 reasons.append(
-                    _("unknown status %(value)r (add it to the mapping's status_map)") % {"value": raw_status}
+                    _("unknown status %(value)r (add it to the mapping's status_map)")
+                    % {"value": raw_status}
                 )
         else:
             status = Status.CLOSED if closed is not None else Status.DISPATCHED
@@ -809,7 +900,10 @@ class _RowReader:
             if raw_lat or raw_lon:
                 if not (raw_lat and raw_lon):
                     raise BadValue(_("latitude and longitude: give both or neither"))
-                lat, lon = parse_number(raw_lat, _("latitude")), parse_number(raw_lon, _("longitude"))
+                lat, lon = (
+                    parse_number(raw_lat, _("latitude")),
+                    parse_number(raw_lon, _("longitude")),
+                )
             elif self.value(fields, "point"):
                 lat, lon = parse_point(self.value(fields, "point"))
         except BadValue as exc:
@@ -825,7 +919,11 @@ class _RowReader:
                 except ValidationError as exc:
                     reasons.append(
                         _("point (%(lat)s, %(lon)s): %(error)s")
-                        % {"lat": raw_lat or lat, "lon": raw_lon or lon, "error": " ".join(exc.messages)}
+                        % {
+                            "lat": raw_lat or lat,
+                            "lon": raw_lon or lon,
+                            "error": " ".join(exc.messages),
+                        }
                     )
                 else:
                     if self.city_has_geometry:
@@ -844,7 +942,9 @@ class _RowReader:
         subtype = self.value(fields, "subtype")
         title = self.value(fields, "title")
         if not title:
-            title = ": ".join(v for v in (self.value(fields, "type_name") or type_value, subtype) if v)
+            title = ": ".join(
+                v for v in (self.value(fields, "type_name") or type_value, subtype) if v
+            )
         if len(title) > self.title_max:
             title = title[: self.title_max - 1] + "…"
         text = self.value(fields, "description") or title
@@ -857,7 +957,9 @@ class _RowReader:
             )
         address = self.value(fields, "address")
         if len(address) > ADDRESS_MAX:
-            reasons.append(_("the address is longer than %(max)d characters") % {"max": ADDRESS_MAX})
+            reasons.append(
+                _("the address is longer than %(max)d characters") % {"max": ADDRESS_MAX}
+            )
 
         if reasons or created is None or status is None:
             return reasons
@@ -866,7 +968,9 @@ class _RowReader:
             if closed is None and updated is not None:
                 if updated < created:
                     return [
-                        _("%(status)s without a closed time, and its last update %(updated)s is before it was created")
+                        _(
+                            "%(status)s without a closed time, and its last update %(updated)s is before it was created"
+                        )
                         % {"status": raw_status or status, "updated": self.value(fields, "updated")}
                     ]
                 plan.warn(_("finished without a closed time: the last update time is used"), line)
@@ -882,7 +986,9 @@ class _RowReader:
             plan.warn(_("a closed time on a case whose status is open: the status is kept"), line)
             closed = None
         if status in (Status.DISPATCHED, Status.ACCEPTED) and unit is None:
-            plan.warn(_("in a unit's hands but no agency given: imported as awaiting dispatch"), line)
+            plan.warn(
+                _("in a unit's hands but no agency given: imported as awaiting dispatch"), line
+            )
             status = Status.AWAITING_DISPATCH
         if due is not None and due < created:
             plan.warn(_("a due time before the created time is ignored"), line)
@@ -936,7 +1042,9 @@ def validate(
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise ImportFileError(_("Cannot read %(path)s: %(error)s") % {"path": path, "error": exc.strerror}) from None
+        raise ImportFileError(
+            _("Cannot read %(path)s: %(error)s") % {"path": path, "error": exc.strerror}
+        ) from None
     text, used = decode(data, encoding or mapping.encoding)
     del data
     zone = _zone(time_zone or mapping.timezone or settings.TIME_ZONE)
@@ -958,7 +1066,10 @@ def validate(
             plan.bad.append(
                 BadRow(
                     line,
-                    [_("id %(id)r appears already on line %(first)d") % {"id": result.external_id, "first": seen[result.external_id]}],
+                    [
+                        _("id %(id)r appears already on line %(first)d")
+                        % {"id": result.external_id, "first": seen[result.external_id]}
+                    ],
                     kind="duplicate",
                 )
             )
@@ -978,9 +1089,9 @@ def _check_already_imported(plan: Plan) -> None:
     existing: dict[str, str] = {}
     for start in range(0, len(ids), 500):
         existing.update(
-            Case.objects.filter(source=plan.source, external_id__in=ids[start : start + 500]).values_list(
-                "external_id", "tracking_code"
-            )
+            Case.objects.filter(
+                source=plan.source, external_id__in=ids[start : start + 500]
+            ).values_list("external_id", "tracking_code")
         )
     if not existing:
         return
@@ -993,8 +1104,10 @@ def _check_already_imported(plan: Plan) -> None:
             plan.bad.append(
                 BadRow(
                     row.line,
-                    [_("id %(id)r is already imported from %(source)s as case %(code)s")
-                     % {"id": row.external_id, "source": plan.source, "code": code}],
+                    [
+                        _("id %(id)r is already imported from %(source)s as case %(code)s")
+                        % {"id": row.external_id, "source": plan.source, "code": code}
+                    ],
                     kind="imported",
                 )
             )
@@ -1009,16 +1122,37 @@ def _timeline(row: Row, case: Case, label: str, unit_code: str | None) -> list[H
     """A plausible history: submitted; queued; dispatched to the unit and accepted when the
     export names one; resolved and closed (or rejected) at the closed time."""
 
-    def event(kind: str, at: datetime, frm: str, to: str, note: str = "", data: dict[str, Any] | None = None) -> HistoricEvent:
+    def event(
+        kind: str,
+        at: datetime,
+        frm: str,
+        to: str,
+        note: str = "",
+        data: dict[str, Any] | None = None,
+    ) -> HistoricEvent:
         t = TRANSITIONS.get(kind)
         return HistoricEvent(
-            at=at, kind=kind, from_status=frm, to_status=to, actor_label=label, note=note,
-            public=t.public if t else True, data=data or {},
+            at=at,
+            kind=kind,
+            from_status=frm,
+            to_status=to,
+            actor_label=label,
+            note=note,
+            public=t.public if t else True,
+            data=data or {},
         )
 
     s = Status
     created, status = row.created, case.status
-    events = [event("submit", created, "", s.SUBMITTED, data={"channel": case.channel, "imported_from": label})]
+    events = [
+        event(
+            "submit",
+            created,
+            "",
+            s.SUBMITTED,
+            data={"channel": case.channel, "imported_from": label},
+        )
+    ]
     if status == s.SUBMITTED:
         return events
     events.append(event("triage", created, s.SUBMITTED, s.AWAITING_DISPATCH))
@@ -1068,7 +1202,9 @@ def _historic(
         contact_phone=row.contact_phone,
         attributes={"imported": row.extra} if row.extra else {},
         status=status,
-        unit=unit if status not in (Status.SUBMITTED, Status.AWAITING_DISPATCH, Status.REJECTED) else None,
+        unit=unit
+        if status not in (Status.SUBMITTED, Status.AWAITING_DISPATCH, Status.REJECTED)
+        else None,
         created_at=row.created,
         updated_at=closed or row.updated or row.created,
         source=plan.source,
@@ -1093,7 +1229,9 @@ def _historic(
             case.closed_at = closed
     elif status == Status.REJECTED:
         case.closed_at = closed
-        case.reject_reason = row.resolution or row.extra.get("status", "") or _("rejected in the source system")
+        case.reject_reason = (
+            row.resolution or row.extra.get("status", "") or _("rejected in the source system")
+        )
     return HistoricCase(
         case=case, events=_timeline(row, case, plan.source, case.unit.code if case.unit else None)
     )
@@ -1115,9 +1253,12 @@ def write(plan: Plan, *, actor: Actor, progress: Progress = _no_progress) -> int
                     continue
                 if isinstance(found, Planned):
                     found_cat = org_actions.create_category(
-                        actor=actor, code=found.code, name=found.name,
+                        actor=actor,
+                        code=found.code,
+                        name=found.name,
                         name_en=found.name if found.name.isascii() else "",
-                        description=_("Created by the import from %(source)s.") % {"source": plan.source},
+                        description=_("Created by the import from %(source)s.")
+                        % {"source": plan.source},
                     )
                     plan.created_categories.append(found_cat.code)
                     categories[value] = found_cat
@@ -1130,7 +1271,10 @@ def write(plan: Plan, *, actor: Actor, progress: Progress = _no_progress) -> int
                     continue
                 if isinstance(found_unit, Planned):
                     made = org_actions.create_unit(
-                        actor=actor, code=found_unit.code, name=found_unit.name, kind=UnitKind.DEPARTMENT
+                        actor=actor,
+                        code=found_unit.code,
+                        name=found_unit.name,
+                        kind=UnitKind.DEPARTMENT,
                     )
                     plan.created_units.append(made.code)
                     units[value] = made
@@ -1153,7 +1297,9 @@ def write(plan: Plan, *, actor: Actor, progress: Progress = _no_progress) -> int
         plan.created_categories.clear()
         plan.created_units.clear()
         raise ImportFileError(
-            _("Another import stored some of these cases meanwhile; nothing was imported. Run it again. (%(error)s)")
+            _(
+                "Another import stored some of these cases meanwhile; nothing was imported. Run it again. (%(error)s)"
+            )
             % {"error": exc}
         ) from exc
     plan.seconds += time.monotonic() - started

@@ -113,11 +113,17 @@ def build_demo(
     found = contents()
     if not found.empty():
         raise ValidationError(
-            _("This database already holds %(areas)d areas, %(units)d units, %(categories)d "
-              "categories and %(cases)d cases; the Demo City is built only into an empty database "
-              "(use a fresh URBANGOV_DATA_DIR, or --reset on a demo database).")
-            % {"areas": found.areas, "units": found.units, "categories": found.categories,
-               "cases": found.cases}
+            _(
+                "This database already holds %(areas)d areas, %(units)d units, %(categories)d "
+                "categories and %(cases)d cases; the Demo City is built only into an empty database "
+                "(use a fresh URBANGOV_DATA_DIR, or --reset on a demo database)."
+            )
+            % {
+                "areas": found.areas,
+                "units": found.units,
+                "categories": found.categories,
+                "cases": found.cases,
+            }
         )
     User = get_user_model()
     usernames = [name for name, _role, _unit in ACCOUNT_PLAN]
@@ -132,14 +138,21 @@ def build_demo(
         category_objs = _write_categories(city)
         unit_ids = _write_units(city, area_ids, {c.code: c.pk for c in category_objs})
         Facility.objects.bulk_create(
-            Facility(kind=f.kind, name=f.name, lat=f.lat, lon=f.lon, capacity=f.capacity,
-                     area_id=area_ids[f.area])
+            Facility(
+                kind=f.kind,
+                name=f.name,
+                lat=f.lat,
+                lon=f.lon,
+                capacity=f.capacity,
+                area_id=area_ids[f.area],
+            )
             for f in city.facilities
         )
         sla = sla_table(c for c in category_objs if c.parent_id is not None)
         cases = generator.generate_cases(city, count=count, seed=seed, end=end, sla=sla)
-        writer = _CaseWriter(city, area_ids, {c.code: c.pk for c in category_objs}, unit_ids,
-                             end, progress)
+        writer = _CaseWriter(
+            city, area_ids, {c.code: c.pk for c in category_objs}, unit_ids, end, progress
+        )
         loaded = load_history(writer.historic(cases), actor=actor, source=SOURCE)
         writer.finish()
         accounts = _write_accounts(writer.in_hands, unit_ids)
@@ -190,21 +203,23 @@ def accounts() -> list[tuple[Account, bool]]:
     """The demo accounts in this database, each with whether its printed password still
     works (it does unless someone changed it)."""
     User = get_user_model()
-    users = {u.get_username(): u for u in User.objects.filter(
-        username__in=[name for name, _role, _unit in ACCOUNT_PLAN])}
+    users = {
+        u.get_username(): u
+        for u in User.objects.filter(username__in=[name for name, _role, _unit in ACCOUNT_PLAN])
+    }
     out = []
     for username, role, _unit in ACCOUNT_PLAN:
         user = users.get(username)
         if user is None:
             continue
-        membership = (
-            Membership.objects.filter(user=user, role=role).select_related("unit").first()
-        )
+        membership = Membership.objects.filter(user=user, role=role).select_related("unit").first()
         password = demo_password(username)
         out.append(
             (
                 Account(
-                    username, password, role,
+                    username,
+                    password,
+                    role,
                     membership.unit.code if membership else "",
                     membership.unit.name if membership else "",
                     bool(user.is_superuser),
@@ -221,19 +236,31 @@ def accounts() -> list[tuple[Account, bool]]:
 def _write_areas(city: City) -> dict[str, int]:
     ids: dict[str, int] = {}
     paths: dict[str, str] = {}
-    for level in generator.CITY, generator.DISTRICT, generator.STREET, generator.COMMUNITY, \
-            generator.GRID:
+    for level in (
+        generator.CITY,
+        generator.DISTRICT,
+        generator.STREET,
+        generator.COMMUNITY,
+        generator.GRID,
+    ):
         rows = []
         for a in city.by_level(level):
             path = (paths[a.parent] if a.parent else "/") + a.code + "/"
             paths[a.code] = path
             rows.append(
                 Area(
-                    code=a.code, name=a.name, level=a.level,
-                    parent_id=ids[a.parent] if a.parent else None, path=path,
-                    geometry=a.geometry, population=a.population, pop_children=a.pop_children,
-                    pop_working=a.pop_working, pop_elderly=a.pop_elderly,
-                    migrant_share=a.migrant_share, income_band=a.income_band,
+                    code=a.code,
+                    name=a.name,
+                    level=a.level,
+                    parent_id=ids[a.parent] if a.parent else None,
+                    path=path,
+                    geometry=a.geometry,
+                    population=a.population,
+                    pop_children=a.pop_children,
+                    pop_working=a.pop_working,
+                    pop_elderly=a.pop_elderly,
+                    migrant_share=a.migrant_share,
+                    income_band=a.income_band,
                 )
             )
         for row in Area.objects.bulk_create(rows, batch_size=500):
@@ -243,15 +270,30 @@ def _write_areas(city: City) -> dict[str, int]:
 
 def _write_categories(city: City) -> list[Category]:
     tops = Category.objects.bulk_create(
-        Category(code=c.code, name=c.name, name_en=c.name_en, urgency=c.urgency,
-                 keywords=c.keywords, description=c.description)
-        for c in city.categories if c.parent is None
+        Category(
+            code=c.code,
+            name=c.name,
+            name_en=c.name_en,
+            urgency=c.urgency,
+            keywords=c.keywords,
+            description=c.description,
+        )
+        for c in city.categories
+        if c.parent is None
     )
     parent_ids = {c.code: c.pk for c in tops}
     subs = Category.objects.bulk_create(
-        Category(code=c.code, name=c.name, name_en=c.name_en, urgency=c.urgency,
-                 keywords=c.keywords, description=c.description, parent_id=parent_ids[c.parent])
-        for c in city.categories if c.parent is not None
+        Category(
+            code=c.code,
+            name=c.name,
+            name_en=c.name_en,
+            urgency=c.urgency,
+            keywords=c.keywords,
+            description=c.description,
+            parent_id=parent_ids[c.parent],
+        )
+        for c in city.categories
+        if c.parent is not None
     )
     return [*tops, *subs]
 
@@ -265,11 +307,13 @@ def _write_units(
     ids = {u.code: u.pk for u in created}
     Unit.areas.through.objects.bulk_create(
         Unit.areas.through(unit_id=ids[u.code], area_id=area_ids[a])
-        for u in city.units for a in u.areas
+        for u in city.units
+        for a in u.areas
     )
     Unit.categories.through.objects.bulk_create(
         Unit.categories.through(unit_id=ids[u.code], category_id=category_ids[c])
-        for u in city.units for c in u.categories
+        for u in city.units
+        for c in u.categories
     )
     return ids
 
@@ -325,7 +369,8 @@ class _CaseWriter:
             title=rec.title,
             text=rec.text,
             reported_category_id=self.category_ids[rec.reported_category]
-            if rec.reported_category else None,
+            if rec.reported_category
+            else None,
             category_id=self.category_ids[rec.category] if rec.category else None,
             urgency=rec.urgency,
             lat=rec.lat,
@@ -355,8 +400,13 @@ class _CaseWriter:
             case=case,
             events=[
                 HistoricEvent(
-                    at=e.at, kind=e.kind, from_status=e.from_status, to_status=e.to_status,
-                    actor_label=e.actor_label, note=e.note, public=public.get(e.kind, True),
+                    at=e.at,
+                    kind=e.kind,
+                    from_status=e.from_status,
+                    to_status=e.to_status,
+                    actor_label=e.actor_label,
+                    note=e.note,
+                    public=public.get(e.kind, True),
                     data=dict(e.data),
                 )
                 for e in rec.events
@@ -375,8 +425,9 @@ class _CaseWriter:
         names = sorted(wanted)
         for lo in range(0, len(names), 900):
             ids.update(
-                Case.objects.filter(source=SOURCE, external_id__in=names[lo : lo + 900])
-                .values_list("external_id", "id")
+                Case.objects.filter(
+                    source=SOURCE, external_id__in=names[lo : lo + 900]
+                ).values_list("external_id", "id")
             )
         Case.objects.bulk_update(
             [Case(id=ids[dup], merged_into_id=ids[into]) for dup, into in self.merges],
@@ -385,8 +436,12 @@ class _CaseWriter:
         )
         ExtensionRequest.objects.bulk_create(
             ExtensionRequest(
-                case_id=ids[ext_id], requested_at=x.requested_at, hours=x.hours,
-                reason=x.reason, status=x.status, decided_at=x.decided_at,
+                case_id=ids[ext_id],
+                requested_at=x.requested_at,
+                hours=x.hours,
+                reason=x.reason,
+                status=x.status,
+                decided_at=x.decided_at,
                 decision_note=x.decision_note,
             )
             for ext_id, x in self.extensions

@@ -148,7 +148,10 @@ def _points_in(
     shapely.prepare(geom)
     out = np.empty((0, 2))
     while len(out) < count:
-        want = max(16, int((count - len(out)) * 1.6 * (maxx - minx) * (maxy - miny) / max(geom.area, 1e-12)))
+        want = max(
+            16,
+            int((count - len(out)) * 1.6 * (maxx - minx) * (maxy - miny) / max(geom.area, 1e-12)),
+        )
         xs = np.round(rng.uniform(minx, maxx, want), decimals)
         ys = np.round(rng.uniform(miny, maxy, want), decimals)
         inside = shapely.contains_xy(geom, xs, ys)
@@ -309,7 +312,9 @@ def _populate(
                 band,
             )
         c = poly.centroid
-        dist = math.hypot((c.x - lon0) / cat.CITY_HALF_SIZE[0], (c.y - lat0) / cat.CITY_HALF_SIZE[1])
+        dist = math.hypot(
+            (c.x - lon0) / cat.CITY_HALF_SIZE[0], (c.y - lat0) / cat.CITY_HALF_SIZE[1]
+        )
         density = spec.density * math.exp(-0.5 * dist) * community_effect[c_code][0]
         raw.append(_km2(poly) * density * float(rng.lognormal(0, 0.25)))
     scale = cat.CITY_POPULATION / sum(raw)
@@ -384,15 +389,29 @@ def street_office_code(street_code: str) -> str:
 def _units(areas: list[AreaRec], rng: np.random.Generator) -> tuple[UnitRec, ...]:
     street_subs = tuple(s.code for s in cat.SUBS.values() if s.unit == cat.STREET)
     units = [
-        UnitRec(cat.DISPATCH_CENTRE, "12345政务服务便民热线中心", DISPATCH, (cat.CITY_CODE,), (),
-                1.0, 0.0),
+        UnitRec(
+            cat.DISPATCH_CENTRE,
+            "12345政务服务便民热线中心",
+            DISPATCH,
+            (cat.CITY_CODE,),
+            (),
+            1.0,
+            0.0,
+        ),
         UnitRec(cat.DATA_BUREAU, "市政务服务和数据管理局", OTHER, (cat.CITY_CODE,), (), 1.0, 0.0),
     ]
     for dept in cat.DEPARTMENTS:
         subs = tuple(s.code for s in cat.SUBS.values() if s.unit == dept.code)
         units.append(
-            UnitRec(dept.code, dept.name, DEPARTMENT, (cat.CITY_CODE,), subs, dept.speed,
-                    dept.satisfaction)
+            UnitRec(
+                dept.code,
+                dept.name,
+                DEPARTMENT,
+                (cat.CITY_CODE,),
+                subs,
+                dept.speed,
+                dept.satisfaction,
+            )
         )
     for street in (a for a in areas if a.level == STREET):
         spec = cat.CHARACTER[street.character]
@@ -414,13 +433,19 @@ def _categories() -> tuple[CategoryRec, ...]:
     out: list[CategoryRec] = []
     for top in cat.CATALOGUE:
         out.append(
-            CategoryRec(top.code, top.name, top.name_en, None, "ordinary", "",
-                        f"{top.name}类诉求")
+            CategoryRec(top.code, top.name, top.name_en, None, "ordinary", "", f"{top.name}类诉求")
         )
         for s in top.subs:
             out.append(
-                CategoryRec(s.code, s.name, s.name_en, top.code, s.urgency, s.keywords,
-                            f"{top.name} — {s.name}")
+                CategoryRec(
+                    s.code,
+                    s.name,
+                    s.name_en,
+                    top.code,
+                    s.urgency,
+                    s.keywords,
+                    f"{top.name} — {s.name}",
+                )
             )
     return tuple(out)
 
@@ -428,12 +453,30 @@ def _categories() -> tuple[CategoryRec, ...]:
 # kind, how many per community (by character), capacity range, name pattern
 _FACILITY_COVER = {
     # probability that a community has its own day-care centre / clinic station / activity room
-    "elderly_care": {cat.OLD_TOWN: 0.85, cat.RIVERSIDE: 0.6, cat.NEW_TOWN: 0.45,
-                     cat.INDUSTRIAL: 0.25, cat.UNIVERSITY: 0.4, cat.SUBURBAN: 0.3},
-    "clinic": {cat.OLD_TOWN: 0.9, cat.RIVERSIDE: 0.75, cat.NEW_TOWN: 0.7,
-               cat.INDUSTRIAL: 0.35, cat.UNIVERSITY: 0.6, cat.SUBURBAN: 0.35},
-    "culture": {cat.OLD_TOWN: 0.6, cat.RIVERSIDE: 0.6, cat.NEW_TOWN: 0.55,
-                cat.INDUSTRIAL: 0.2, cat.UNIVERSITY: 0.6, cat.SUBURBAN: 0.25},
+    "elderly_care": {
+        cat.OLD_TOWN: 0.85,
+        cat.RIVERSIDE: 0.6,
+        cat.NEW_TOWN: 0.45,
+        cat.INDUSTRIAL: 0.25,
+        cat.UNIVERSITY: 0.4,
+        cat.SUBURBAN: 0.3,
+    },
+    "clinic": {
+        cat.OLD_TOWN: 0.9,
+        cat.RIVERSIDE: 0.75,
+        cat.NEW_TOWN: 0.7,
+        cat.INDUSTRIAL: 0.35,
+        cat.UNIVERSITY: 0.6,
+        cat.SUBURBAN: 0.35,
+    },
+    "culture": {
+        cat.OLD_TOWN: 0.6,
+        cat.RIVERSIDE: 0.6,
+        cat.NEW_TOWN: 0.55,
+        cat.INDUSTRIAL: 0.2,
+        cat.UNIVERSITY: 0.6,
+        cat.SUBURBAN: 0.25,
+    },
 }
 
 
@@ -464,34 +507,74 @@ def _facilities(
 
     for street in (a for a in areas if a.level == STREET):
         stem = street.name.removesuffix("街道")
-        place("clinic", f"{stem}街道社区卫生服务中心", street.code, "population",
-              int(rng.integers(15, 60)) * 10)
+        place(
+            "clinic",
+            f"{stem}街道社区卫生服务中心",
+            street.code,
+            "population",
+            int(rng.integers(15, 60)) * 10,
+        )
         if rng.random() < (0.5 if street.character in (cat.INDUSTRIAL, cat.SUBURBAN) else 0.8):
-            place("elderly_care", f"{stem}养老服务中心", street.code, "pop_elderly",
-                  int(rng.integers(8, 40)) * 10)
-        place("culture", f"{stem}街道综合文化站", street.code, "population",
-              int(rng.integers(10, 50)) * 10)
+            place(
+                "elderly_care",
+                f"{stem}养老服务中心",
+                street.code,
+                "pop_elderly",
+                int(rng.integers(8, 40)) * 10,
+            )
+        place(
+            "culture",
+            f"{stem}街道综合文化站",
+            street.code,
+            "population",
+            int(rng.integers(10, 50)) * 10,
+        )
         if street.character == cat.INDUSTRIAL or rng.random() < 0.6:
-            place("employment", f"{stem}街道就业服务站", street.code, "pop_working",
-                  int(rng.integers(5, 25)) * 10)
+            place(
+                "employment",
+                f"{stem}街道就业服务站",
+                street.code,
+                "pop_working",
+                int(rng.integers(5, 25)) * 10,
+            )
     for community in (a for a in areas if a.level == COMMUNITY):
         stem = community.name.removesuffix("社区").removesuffix("村")
         character = community.character
         if rng.random() < _FACILITY_COVER["elderly_care"][character]:
-            place("elderly_care", f"{community.name}日间照料中心", community.code, "pop_elderly",
-                  int(rng.integers(2, 9)) * 10)
+            place(
+                "elderly_care",
+                f"{community.name}日间照料中心",
+                community.code,
+                "pop_elderly",
+                int(rng.integers(2, 9)) * 10,
+            )
         if rng.random() < _FACILITY_COVER["clinic"][character]:
-            place("clinic", f"{community.name}卫生服务站", community.code, "population",
-                  int(rng.integers(4, 16)) * 10)
+            place(
+                "clinic",
+                f"{community.name}卫生服务站",
+                community.code,
+                "population",
+                int(rng.integers(4, 16)) * 10,
+            )
         if rng.random() < _FACILITY_COVER["culture"][character]:
-            place("culture", f"{community.name}文化活动室", community.code, "population",
-                  int(rng.integers(3, 13)) * 10)
+            place(
+                "culture",
+                f"{community.name}文化活动室",
+                community.code,
+                "population",
+                int(rng.integers(3, 13)) * 10,
+            )
         # Schools follow children, but the new town's grew slower than its families.
         per_school = 1400 if character != cat.NEW_TOWN else 2200
         for k in range(int(community.pop_children // per_school)):
             kind = ("小学", "幼儿园", "中学", "实验学校")[k % 4]
-            place("school", f"{stem}{kind}" if k < 4 else f"{stem}第{k // 4 + 1}{kind}",
-                  community.code, "pop_children", int(rng.integers(10, 40)) * 60)
+            place(
+                "school",
+                f"{stem}{kind}" if k < 4 else f"{stem}第{k // 4 + 1}{kind}",
+                community.code,
+                "pop_children",
+                int(rng.integers(10, 40)) * 60,
+            )
     return tuple(out)
 
 
@@ -572,14 +655,36 @@ class CaseRec:
         head = "\x1f".join(
             str(v)
             for v in (
-                self.external_id, self.tracking_code, self.channel, self.title, self.text,
-                self.language, self.template, self.reported_category, self.category,
-                self.urgency, repr(self.lat), repr(self.lon), self.address, self.area,
-                self.contact_name, self.contact_phone, self.status, self.unit,
-                ts(self.created_at), ts(self.updated_at), ts(self.dispatched_at),
-                ts(self.response_due), ts(self.resolve_due), ts(self.accepted_at),
-                ts(self.resolved_at), ts(self.closed_at), self.resolution, self.reject_reason,
-                self.merged_into, self.reopen_count,
+                self.external_id,
+                self.tracking_code,
+                self.channel,
+                self.title,
+                self.text,
+                self.language,
+                self.template,
+                self.reported_category,
+                self.category,
+                self.urgency,
+                repr(self.lat),
+                repr(self.lon),
+                self.address,
+                self.area,
+                self.contact_name,
+                self.contact_phone,
+                self.status,
+                self.unit,
+                ts(self.created_at),
+                ts(self.updated_at),
+                ts(self.dispatched_at),
+                ts(self.response_due),
+                ts(self.resolve_due),
+                ts(self.accepted_at),
+                ts(self.resolved_at),
+                ts(self.closed_at),
+                self.resolution,
+                self.reject_reason,
+                self.merged_into,
+                self.reopen_count,
             )
         )
         events = "\x1e".join(
@@ -587,7 +692,9 @@ class CaseRec:
             f"{sorted(e.data.items())}"
             for e in self.events
         )
-        feedback = "\x1e".join(f"{f.round}|{f.rating}|{f.comment}|{ts(f.at)}" for f in self.feedback)
+        feedback = "\x1e".join(
+            f"{f.round}|{f.rating}|{f.comment}|{ts(f.at)}" for f in self.feedback
+        )
         extensions = "\x1e".join(
             f"{ts(x.requested_at)}|{x.hours}|{x.reason}|{x.status}|{ts(x.decided_at)}|"
             f"{x.decision_note}"
@@ -600,24 +707,71 @@ CHANNELS = ("phone", "app", "web", "counter", "assisted")
 OPEN = ("submitted", "awaiting_dispatch", "dispatched", "accepted")
 IN_HANDS = ("dispatched", "accepted")
 # Matters that drag on and are raised again and again.
-CHRONIC = frozenset({
-    "environment.construction_noise", "environment.living_noise", "environment.cooking_fumes",
-    "construction.illegal_building", "transport.parking", "labour.wages", "construction.heating",
-    "construction.property", "city.street_vending", "environment.industrial",
-})
+CHRONIC = frozenset(
+    {
+        "environment.construction_noise",
+        "environment.living_noise",
+        "environment.cooking_fumes",
+        "construction.illegal_building",
+        "transport.parking",
+        "labour.wages",
+        "construction.heating",
+        "construction.property",
+        "city.street_vending",
+        "environment.industrial",
+    }
+)
 # Matters of working age and of young families: not raised in an old person's voice.
-YOUNG = ("labour.wages", "labour.contracts", "labour.jobs", "labour.social_insurance",
-         "education.", "health.vaccination", "health.maternity", "civil_affairs.marriage")
+YOUNG = (
+    "labour.wages",
+    "labour.contracts",
+    "labour.jobs",
+    "labour.social_insurance",
+    "education.",
+    "health.vaccination",
+    "health.maternity",
+    "civil_affairs.marriage",
+)
 # Matters residents often raise anonymously.
-DISCREET = frozenset({"public_safety", "environment", "construction.illegal_building",
-                      "transport.parking", "market.unlicensed"})
+DISCREET = frozenset(
+    {
+        "public_safety",
+        "environment",
+        "construction.illegal_building",
+        "transport.parking",
+        "market.unlicensed",
+    }
+)
 
 _HOUR_PROFILE = {
-    "phone": (1, 1, 0.5, 0.5, 0.5, 1, 3, 8, 15, 17, 17, 14, 10, 11, 15, 15, 14, 12, 9, 8, 7, 5,
-              3, 2),
+    "phone": (
+        1,
+        1,
+        0.5,
+        0.5,
+        0.5,
+        1,
+        3,
+        8,
+        15,
+        17,
+        17,
+        14,
+        10,
+        11,
+        15,
+        15,
+        14,
+        12,
+        9,
+        8,
+        7,
+        5,
+        3,
+        2,
+    ),
     "app": (3, 2, 1, 0.5, 0.5, 1, 3, 6, 9, 10, 10, 9, 9, 9, 9, 9, 9, 9, 10, 12, 13, 13, 10, 6),
-    "web": (2, 1, 0.5, 0.5, 0.5, 1, 2, 5, 10, 12, 12, 10, 8, 9, 11, 11, 10, 9, 9, 10, 11, 10, 7,
-            4),
+    "web": (2, 1, 0.5, 0.5, 0.5, 1, 2, 5, 10, 12, 12, 10, 8, 9, 11, 11, 10, 9, 9, 10, 11, 10, 7, 4),
     "counter": (0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 14, 12, 4, 3, 12, 14, 12, 5, 0, 0, 0, 0, 0, 0),
     "assisted": (0, 0, 0, 0, 0, 0, 0, 0, 6, 12, 14, 12, 4, 5, 12, 14, 12, 6, 2, 0, 0, 0, 0, 0),
 }
@@ -767,12 +921,22 @@ class _Simulator:
         if anonymous:
             name = phone = ""
         else:
-            name = (texts.foreign_name(rnd) if foreign
-                    else texts.person_name(rnd, elderly=tone == texts.ELDERLY))
+            name = (
+                texts.foreign_name(rnd)
+                if foreign
+                else texts.person_name(rnd, elderly=tone == texts.ELDERLY)
+            )
             phone = texts.phone_number(rnd)
         written = texts.case_text(
-            rnd, sub.code, place, channel=channel, tone=tone, repeat=repeat, foreign=foreign,
-            caller=name if not foreign else "", phone=phone,
+            rnd,
+            sub.code,
+            place,
+            channel=channel,
+            tone=tone,
+            repeat=repeat,
+            foreign=foreign,
+            caller=name if not foreign else "",
+            phone=phone,
         )
         lon, lat = _point_in(grid.poly, grid.bounds, rnd)
         # Residents who write choose a category, not always the right one.
@@ -839,8 +1003,14 @@ class _Simulator:
         if echo_of is not None:
             code, primary_done, primary_rejected = self.lives[echo_of]
             if not primary_rejected and t < primary_done and rnd.random() < 0.8:
-                if life.event(t, "merge", "merged", self.operator(),
-                              note=texts.merge_note(rnd, code), data={"into": code}):
+                if life.event(
+                    t,
+                    "merge",
+                    "merged",
+                    self.operator(),
+                    note=texts.merge_note(rnd, code),
+                    data={"into": code},
+                ):
                     rec.merged_into = echo_of
                 return
         if rnd.random() < 0.025:
@@ -866,9 +1036,15 @@ class _Simulator:
             respond_due = t + respond_s
             note = texts.dispatch_note(rnd, reopened=rounds > 0)
             if not life.event(
-                t, "dispatch", "dispatched", self.operator(), note=note,
+                t,
+                "dispatch",
+                "dispatched",
+                self.operator(),
+                note=note,
                 data={
-                    "unit": unit, "unit_name": self.unit_names[unit], "category": sub.code,
+                    "unit": unit,
+                    "unit_name": self.unit_names[unit],
+                    "category": sub.code,
                     "urgency": sub.urgency,
                     "resolve_due": datetime.fromtimestamp(due, UTC).isoformat(),
                 },
@@ -896,8 +1072,14 @@ class _Simulator:
                     rec.accepted_at = self.clock.local(t)
                     t += rnd.uniform(1800, 6 * 3600)
                 reason = texts.send_back_reason(rnd, self.unit_names[right])
-                if not life.event(t, "send_back", "awaiting_dispatch", self.handler(unit),
-                                  note=reason, data={"unit": unit}):
+                if not life.event(
+                    t,
+                    "send_back",
+                    "awaiting_dispatch",
+                    self.handler(unit),
+                    note=reason,
+                    data={"unit": unit},
+                ):
                     return
                 rec.unit = None
                 rec.dispatched_at = rec.response_due = rec.resolve_due = rec.accepted_at = None
@@ -920,38 +1102,67 @@ class _Simulator:
                 hours = int(min(720, max(48, math.ceil((resolve_at - due) / 86400 + 1) * 24)))
                 reason = texts.extension_reason(rnd)
                 handler = self.handler(unit)
-                if not life.event(ask, "request_extension", "accepted", handler, note=reason,
-                                  data={"hours": hours}):
+                if not life.event(
+                    ask,
+                    "request_extension",
+                    "accepted",
+                    handler,
+                    note=reason,
+                    data={"hours": hours},
+                ):
                     return
                 decide = min(ask + rnd.uniform(3600, 30 * 3600), (ask + resolve_at) / 2)
                 granted = rnd.random() < 0.75
                 if granted:
                     note = texts.grant_note(rnd)
                     new_due = due + hours * 3600
-                    ok = life.event(decide, "grant_extension", "accepted", self.supervisor(),
-                                    note=note, data={"hours": hours, "resolve_due":
-                                                     datetime.fromtimestamp(new_due, UTC)
-                                                     .isoformat()})
+                    ok = life.event(
+                        decide,
+                        "grant_extension",
+                        "accepted",
+                        self.supervisor(),
+                        note=note,
+                        data={
+                            "hours": hours,
+                            "resolve_due": datetime.fromtimestamp(new_due, UTC).isoformat(),
+                        },
+                    )
                 else:
                     note = texts.refuse_note(rnd)
-                    ok = life.event(decide, "refuse_extension", "accepted", self.supervisor(),
-                                    note=note, data={"hours": hours})
+                    ok = life.event(
+                        decide,
+                        "refuse_extension",
+                        "accepted",
+                        self.supervisor(),
+                        note=note,
+                        data={"hours": hours},
+                    )
                 if not ok:
                     rec.extensions.append(
                         ExtensionRec(self.clock.local(ask), hours, reason, "pending", None, "")
                     )
                     return
                 rec.extensions.append(
-                    ExtensionRec(self.clock.local(ask), hours, reason,
-                                 "granted" if granted else "refused", self.clock.local(decide),
-                                 note)
+                    ExtensionRec(
+                        self.clock.local(ask),
+                        hours,
+                        reason,
+                        "granted" if granted else "refused",
+                        self.clock.local(decide),
+                        note,
+                    )
                 )
                 if granted:
                     due = new_due
                     rec.resolve_due = self.clock.local(due)
             when = self.clock.local(resolve_at)
-            answer = texts.resolution(rnd, sub.code, self.city.places[grid.community],
-                                      days=rnd.randint(3, 15), when=f"{when.month}月{when.day}日")
+            answer = texts.resolution(
+                rnd,
+                sub.code,
+                self.city.places[grid.community],
+                days=rnd.randint(3, 15),
+                when=f"{when.month}月{when.day}日",
+            )
             if not life.event(resolve_at, "resolve", "resolved", self.handler(unit), note=answer):
                 return
             if life.first_done is None:
@@ -965,17 +1176,26 @@ class _Simulator:
             rate_at = t + _lognormal(rnd, 20 * 3600, 0.8)
             window = 15 * 86400
             if rated and rate_at < t + window:
-                logit = (2.8 + u_spec.satisfaction - 1.3 * overdue - 1.4 * grid.migrant
-                         - 0.5 * (grid.income == "low") - 0.6 * rounds - 0.4 * repeat
-                         - 0.3 * (sub.urgency == "complex") + rnd.gauss(0, 0.3))
+                logit = (
+                    2.8
+                    + u_spec.satisfaction
+                    - 1.3 * overdue
+                    - 1.4 * grid.migrant
+                    - 0.5 * (grid.income == "low")
+                    - 0.6 * rounds
+                    - 0.4 * repeat
+                    - 0.3 * (sub.urgency == "complex")
+                    + rnd.gauss(0, 0.3)
+                )
                 v = rnd.random()
                 if v < _sigmoid(logit):
                     rating = "basic" if rnd.random() < 0.25 else "satisfied"
                 else:
                     rating = "dissatisfied"
                 comment = texts.comment(rnd, rating, english=foreign)
-                if not life.event(rate_at, "rate", "resolved", "resident", note=comment,
-                                  data={"rating": rating}):
+                if not life.event(
+                    rate_at, "rate", "resolved", "resident", note=comment, data={"rating": rating}
+                ):
                     return
                 rec.feedback.append(FeedbackRec(rounds, rating, comment, self.clock.local(rate_at)))
                 if rating != "dissatisfied":
@@ -987,9 +1207,14 @@ class _Simulator:
                 if rnd.random() < reopen_p:
                     reopen_at = min(rate_at + _lognormal(rnd, 4 * 3600, 1.0), t + window - 60)
                     previous = unit
-                    if not life.event(reopen_at, "reopen", "awaiting_dispatch", "resident",
-                                      note=texts.reopen_reason(rnd),
-                                      data={"previous_unit": previous}):
+                    if not life.event(
+                        reopen_at,
+                        "reopen",
+                        "awaiting_dispatch",
+                        "resident",
+                        note=texts.reopen_reason(rnd),
+                        data={"previous_unit": previous},
+                    ):
                         return
                     rounds += 1
                     rec.reopen_count = rounds
@@ -1032,8 +1257,15 @@ class _Life:
         at = datetime.fromtimestamp(ts, self.tz)
         rec = self.rec
         rec.events.append(
-            EventRec(at, kind, rec.status if kind != "submit" else "", to_status, actor, note,
-                     data if data is not None else {})
+            EventRec(
+                at,
+                kind,
+                rec.status if kind != "submit" else "",
+                to_status,
+                actor,
+                note,
+                data if data is not None else {},
+            )
         )
         rec.status = to_status
         rec.updated_at = at
@@ -1100,13 +1332,15 @@ def _sub_weights(grids: list[_Grid]) -> tuple[list[cat.Sub], np.ndarray, np.ndar
 def _channel_probabilities(g: _Grid) -> np.ndarray:
     e = g.elderly - 0.2
     lo, hi = g.income == "low", g.income == "high"
-    p = np.array([
-        0.46 + 0.9 * e + 0.06 * lo - 0.06 * hi,  # phone
-        0.24 - 0.8 * e + 0.08 * hi - 0.05 * lo + 0.1 * (g.character == cat.UNIVERSITY),  # app
-        0.13 - 0.3 * e + 0.04 * hi,  # web
-        0.07 + 0.35 * e + 0.03 * lo,  # counter
-        0.05 + 0.25 * e + 0.04 * (g.character == cat.SUBURBAN) + 0.03 * lo,  # assisted
-    ])
+    p = np.array(
+        [
+            0.46 + 0.9 * e + 0.06 * lo - 0.06 * hi,  # phone
+            0.24 - 0.8 * e + 0.08 * hi - 0.05 * lo + 0.1 * (g.character == cat.UNIVERSITY),  # app
+            0.13 - 0.3 * e + 0.04 * hi,  # web
+            0.07 + 0.35 * e + 0.03 * lo,  # counter
+            0.05 + 0.25 * e + 0.04 * (g.character == cat.SUBURBAN) + 0.03 * lo,  # assisted
+        ]
+    )
     p = np.clip(p, 0.01, None)
     return p / p.sum()
 
@@ -1145,9 +1379,9 @@ def generate_cases(
     day_dates = [start_day + timedelta(days=i) for i in range(days)]
     day_w = np.array([_WEEKDAY[d.weekday()] * _VOLUME_BY_MONTH[d.month - 1] for d in day_dates])
     # where: cells by population and the district's habit of calling
-    cell_w = np.array([
-        a.population * cat.CHARACTER[a.character].case_rate for a in city.by_level(GRID)
-    ])
+    cell_w = np.array(
+        [a.population * cat.CHARACTER[a.character].case_rate for a in city.by_level(GRID)]
+    )
     n_echo = int(count * _ECHO_SHARE) if count >= 50 else 0
     n_base = count - n_echo
 
@@ -1166,14 +1400,18 @@ def generate_cases(
         cells_by_community.setdefault(g.community, []).append(i)
     clustered = np.array([subs[j].clustered for j in sub_idx])
     candidates = np.flatnonzero(clustered)
-    primary = (rng.choice(candidates, size=n_echo) if len(candidates) and n_echo
-               else np.empty(0, dtype=np.int64))
+    primary = (
+        rng.choice(candidates, size=n_echo)
+        if len(candidates) and n_echo
+        else np.empty(0, dtype=np.int64)
+    )
     n_echo = len(primary)
 
     foreign_p = np.array([cat.CHARACTER[g.character].foreign_share for g in grids])
     channel_p = np.array([_channel_probabilities(g) for g in grids])
-    hour_p = {ch: np.array(_HOUR_PROFILE[ch], dtype=float) / sum(_HOUR_PROFILE[ch])
-              for ch in CHANNELS}
+    hour_p = {
+        ch: np.array(_HOUR_PROFILE[ch], dtype=float) / sum(_HOUR_PROFILE[ch]) for ch in CHANNELS
+    }
 
     # base cases' moments
     base_cells = cell_idx
@@ -1185,15 +1423,16 @@ def generate_cases(
         mask = channels == c_i
         hours = rng.choice(24, size=int(mask.sum()), p=hour_p[ch])
         seconds[mask] = hours * 3600 + rng.uniform(0, 3600, int(mask.sum()))
-    day_start = np.array([
-        datetime.combine(d, time(0, 0), tzinfo=clock.tz).timestamp() for d in day_dates
-    ])
+    day_start = np.array(
+        [datetime.combine(d, time(0, 0), tzinfo=clock.tz).timestamp() for d in day_dates]
+    )
     created = day_start[day_idx] + seconds
 
     # echo cases
-    e_cells = np.array([
-        int(rng.choice(cells_by_community[grids[base_cells[p]].community])) for p in primary
-    ], dtype=np.int64)
+    e_cells = np.array(
+        [int(rng.choice(cells_by_community[grids[base_cells[p]].community])) for p in primary],
+        dtype=np.int64,
+    )
     e_created = created[primary] + rng.exponential(3 * 3600, n_echo) + 60
     # An echo never falls after the end of history: halve its delay until it fits.
     late = e_created >= end.timestamp()

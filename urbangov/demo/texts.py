@@ -24,46 +24,262 @@ from urbangov.demo.catalogue import (
 # --- names of places -----------------------------------------------------------------------
 
 STREET_WORDS: dict[str, tuple[str, ...]] = {
-    OLD_TOWN: ("钟楼", "府前", "文庙", "东关", "西关", "南门", "北门", "大井", "书院", "仓巷",
-               "马市", "县前", "城隍", "鼓楼"),
-    RIVERSIDE: ("滨江", "望江", "沿河", "码头", "渡口", "江湾", "临江", "观澜", "江心", "柳堤",
-                "洲头"),
-    NEW_TOWN: ("云岭", "高新", "金融城", "科创", "未来城", "锦绣", "云栖", "悦湖", "星海",
-               "中央公园"),
+    OLD_TOWN: (
+        "钟楼",
+        "府前",
+        "文庙",
+        "东关",
+        "西关",
+        "南门",
+        "北门",
+        "大井",
+        "书院",
+        "仓巷",
+        "马市",
+        "县前",
+        "城隍",
+        "鼓楼",
+    ),
+    RIVERSIDE: (
+        "滨江",
+        "望江",
+        "沿河",
+        "码头",
+        "渡口",
+        "江湾",
+        "临江",
+        "观澜",
+        "江心",
+        "柳堤",
+        "洲头",
+    ),
+    NEW_TOWN: (
+        "云岭",
+        "高新",
+        "金融城",
+        "科创",
+        "未来城",
+        "锦绣",
+        "云栖",
+        "悦湖",
+        "星海",
+        "中央公园",
+    ),
     INDUSTRIAL: ("东港", "工业园", "物流港", "临港", "北港", "新材", "机场", "港城", "创业"),
     UNIVERSITY: ("文华", "大学城", "学府", "书香", "博学", "明德", "知行", "致远", "青藤"),
     SUBURBAN: ("北原", "杨庄", "李集", "柳河", "长岗", "双桥", "石桥", "王店", "孟楼", "白沙"),
 }
 
 COMMUNITY_WORDS: dict[str, tuple[str, ...]] = {
-    OLD_TOWN: ("府学", "马市街", "城隍庙", "米市", "柴市", "南关", "北关", "书院街", "井巷",
-               "太平巷", "双井", "槐树", "枣林", "铁路新村", "纺织新村", "机械厂", "供销",
-               "粮站", "老街", "状元", "青石巷", "三元"),
-    RIVERSIDE: ("滨河", "江景", "望月", "帆影", "柳岸", "长堤", "渔港", "灯塔", "江畔", "沙洲",
-                "湾头", "星光", "花港", "月亮湾"),
-    NEW_TOWN: ("金融港", "御景", "星汇", "天悦", "锦城", "华庭", "科苑", "悦湖", "翠湖", "碧水",
-               "蓝湾", "云栖", "未来", "紫金", "阳光", "中央"),
-    INDUSTRIAL: ("工人新村", "产业园", "港湾", "物流", "纺织", "机电", "新港", "安置", "兴业",
-                 "创新", "港东", "港西", "临港", "鑫源"),
-    UNIVERSITY: ("学苑", "博文", "明理", "求是", "致远", "德润", "文昌", "书苑", "敏学", "启航",
-                 "青藤", "桃李", "杏坛", "知新"),
-    SUBURBAN: ("张庄", "刘集", "陈楼", "王桥", "大李", "小孟", "前营", "后营", "东岗", "西岗",
-               "柳林", "杏园", "枣园", "梨园", "桃园", "河湾", "沙河", "清水", "石岗", "孙店",
-               "马庄", "周寨"),
+    OLD_TOWN: (
+        "府学",
+        "马市街",
+        "城隍庙",
+        "米市",
+        "柴市",
+        "南关",
+        "北关",
+        "书院街",
+        "井巷",
+        "太平巷",
+        "双井",
+        "槐树",
+        "枣林",
+        "铁路新村",
+        "纺织新村",
+        "机械厂",
+        "供销",
+        "粮站",
+        "老街",
+        "状元",
+        "青石巷",
+        "三元",
+    ),
+    RIVERSIDE: (
+        "滨河",
+        "江景",
+        "望月",
+        "帆影",
+        "柳岸",
+        "长堤",
+        "渔港",
+        "灯塔",
+        "江畔",
+        "沙洲",
+        "湾头",
+        "星光",
+        "花港",
+        "月亮湾",
+    ),
+    NEW_TOWN: (
+        "金融港",
+        "御景",
+        "星汇",
+        "天悦",
+        "锦城",
+        "华庭",
+        "科苑",
+        "悦湖",
+        "翠湖",
+        "碧水",
+        "蓝湾",
+        "云栖",
+        "未来",
+        "紫金",
+        "阳光",
+        "中央",
+    ),
+    INDUSTRIAL: (
+        "工人新村",
+        "产业园",
+        "港湾",
+        "物流",
+        "纺织",
+        "机电",
+        "新港",
+        "安置",
+        "兴业",
+        "创新",
+        "港东",
+        "港西",
+        "临港",
+        "鑫源",
+    ),
+    UNIVERSITY: (
+        "学苑",
+        "博文",
+        "明理",
+        "求是",
+        "致远",
+        "德润",
+        "文昌",
+        "书苑",
+        "敏学",
+        "启航",
+        "青藤",
+        "桃李",
+        "杏坛",
+        "知新",
+    ),
+    SUBURBAN: (
+        "张庄",
+        "刘集",
+        "陈楼",
+        "王桥",
+        "大李",
+        "小孟",
+        "前营",
+        "后营",
+        "东岗",
+        "西岗",
+        "柳林",
+        "杏园",
+        "枣园",
+        "梨园",
+        "桃园",
+        "河湾",
+        "沙河",
+        "清水",
+        "石岗",
+        "孙店",
+        "马庄",
+        "周寨",
+    ),
 }
 GENERIC_COMMUNITY_WORDS = (
-    "和平", "幸福", "康乐", "安居", "长青", "向阳", "红旗", "团结", "胜利", "建设", "光明",
-    "育新", "新华", "友谊", "朝阳", "春风", "丽水", "东湖", "西苑", "南苑", "北苑", "翠竹",
-    "桂花", "紫薇", "海棠", "玉兰", "牡丹", "芙蓉", "银杏", "梧桐", "金桥", "银河", "锦华",
-    "万福", "天和", "润泽", "嘉禾", "恒安", "瑞景", "永安", "长乐", "福寿", "康宁", "荷花",
-    "百合", "青年", "民主", "五一", "前进", "红星",
+    "和平",
+    "幸福",
+    "康乐",
+    "安居",
+    "长青",
+    "向阳",
+    "红旗",
+    "团结",
+    "胜利",
+    "建设",
+    "光明",
+    "育新",
+    "新华",
+    "友谊",
+    "朝阳",
+    "春风",
+    "丽水",
+    "东湖",
+    "西苑",
+    "南苑",
+    "北苑",
+    "翠竹",
+    "桂花",
+    "紫薇",
+    "海棠",
+    "玉兰",
+    "牡丹",
+    "芙蓉",
+    "银杏",
+    "梧桐",
+    "金桥",
+    "银河",
+    "锦华",
+    "万福",
+    "天和",
+    "润泽",
+    "嘉禾",
+    "恒安",
+    "瑞景",
+    "永安",
+    "长乐",
+    "福寿",
+    "康宁",
+    "荷花",
+    "百合",
+    "青年",
+    "民主",
+    "五一",
+    "前进",
+    "红星",
 )
 
 XIAOQU_PREFIX = (
-    "金桂", "翠湖", "阳光", "锦绣", "紫荆", "丽景", "御景", "春晖", "碧水", "蓝湾", "世纪",
-    "盛世", "润泽", "怡景", "康乐", "天润", "星河", "绿洲", "凤凰", "梧桐", "枫林", "桃源",
-    "荷塘", "兰亭", "观澜", "书香", "学府", "嘉和", "恒信", "东方", "华府", "明珠", "龙腾",
-    "馨园", "悦府", "泰和", "安康", "祥瑞", "银座", "锦江",
+    "金桂",
+    "翠湖",
+    "阳光",
+    "锦绣",
+    "紫荆",
+    "丽景",
+    "御景",
+    "春晖",
+    "碧水",
+    "蓝湾",
+    "世纪",
+    "盛世",
+    "润泽",
+    "怡景",
+    "康乐",
+    "天润",
+    "星河",
+    "绿洲",
+    "凤凰",
+    "梧桐",
+    "枫林",
+    "桃源",
+    "荷塘",
+    "兰亭",
+    "观澜",
+    "书香",
+    "学府",
+    "嘉和",
+    "恒信",
+    "东方",
+    "华府",
+    "明珠",
+    "龙腾",
+    "馨园",
+    "悦府",
+    "泰和",
+    "安康",
+    "祥瑞",
+    "银座",
+    "锦江",
 )
 XIAOQU_SUFFIX: dict[str, tuple[str, ...]] = {
     OLD_TOWN: ("家属院", "宿舍", "新村", "小区", "里", "坊"),
@@ -73,17 +289,97 @@ XIAOQU_SUFFIX: dict[str, tuple[str, ...]] = {
     UNIVERSITY: ("教师公寓", "学苑", "小区", "雅居", "公寓"),
     SUBURBAN: ("安置区", "新村", "小区", "家园", "村"),
 }
-OLD_TOWN_UNITS = ("纺织厂", "机械厂", "供销社", "粮食局", "自来水公司", "棉麻厂", "铁路",
-                  "邮电局", "化肥厂", "印刷厂")
+OLD_TOWN_UNITS = (
+    "纺织厂",
+    "机械厂",
+    "供销社",
+    "粮食局",
+    "自来水公司",
+    "棉麻厂",
+    "铁路",
+    "邮电局",
+    "化肥厂",
+    "印刷厂",
+)
 
 ROAD_WORDS = (
-    "人民", "解放", "建设", "和平", "文化", "工业", "光明", "新华", "胜利", "友谊", "长江",
-    "黄河", "泰山", "青年", "迎宾", "育才", "学院", "科技", "创业", "振兴", "繁华", "银杏",
-    "梧桐", "紫荆", "丹桂", "玉兰", "望江", "滨河", "云岭", "锦绣", "长安", "永安", "民生",
-    "开元", "太白", "仓颉", "书院", "钟楼", "府前", "东关", "西关", "学府", "文昌", "明德",
-    "致远", "港城", "物流", "临港", "金港", "柳河", "白沙", "杨庄", "石桥", "双桥", "朝阳",
-    "东风", "红旗", "交通", "健康", "幸福", "花园", "纬一", "纬二", "纬三", "经一", "经二",
-    "经三", "经四", "经五", "湖滨", "星海", "未来", "天和", "嘉禾", "怡和", "康宁", "春晖",
+    "人民",
+    "解放",
+    "建设",
+    "和平",
+    "文化",
+    "工业",
+    "光明",
+    "新华",
+    "胜利",
+    "友谊",
+    "长江",
+    "黄河",
+    "泰山",
+    "青年",
+    "迎宾",
+    "育才",
+    "学院",
+    "科技",
+    "创业",
+    "振兴",
+    "繁华",
+    "银杏",
+    "梧桐",
+    "紫荆",
+    "丹桂",
+    "玉兰",
+    "望江",
+    "滨河",
+    "云岭",
+    "锦绣",
+    "长安",
+    "永安",
+    "民生",
+    "开元",
+    "太白",
+    "仓颉",
+    "书院",
+    "钟楼",
+    "府前",
+    "东关",
+    "西关",
+    "学府",
+    "文昌",
+    "明德",
+    "致远",
+    "港城",
+    "物流",
+    "临港",
+    "金港",
+    "柳河",
+    "白沙",
+    "杨庄",
+    "石桥",
+    "双桥",
+    "朝阳",
+    "东风",
+    "红旗",
+    "交通",
+    "健康",
+    "幸福",
+    "花园",
+    "纬一",
+    "纬二",
+    "纬三",
+    "经一",
+    "经二",
+    "经三",
+    "经四",
+    "经五",
+    "湖滨",
+    "星海",
+    "未来",
+    "天和",
+    "嘉禾",
+    "怡和",
+    "康宁",
+    "春晖",
 )
 ROAD_SUFFIX: dict[str, tuple[str, ...]] = {
     OLD_TOWN: ("街", "巷", "路", "大街"),
@@ -95,34 +391,222 @@ ROAD_SUFFIX: dict[str, tuple[str, ...]] = {
 }
 
 SURNAMES = (
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡",
-    "郭", "何", "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹",
-    "彭", "曾", "肖", "田", "董", "袁", "潘", "于", "蒋", "蔡", "余", "杜", "叶", "程", "苏",
-    "魏", "吕", "丁", "任", "沈", "姚", "卢", "姜", "崔", "钟", "谭", "陆", "汪", "范", "金",
+    "王",
+    "李",
+    "张",
+    "刘",
+    "陈",
+    "杨",
+    "黄",
+    "赵",
+    "吴",
+    "周",
+    "徐",
+    "孙",
+    "马",
+    "朱",
+    "胡",
+    "郭",
+    "何",
+    "高",
+    "林",
+    "罗",
+    "郑",
+    "梁",
+    "谢",
+    "宋",
+    "唐",
+    "许",
+    "韩",
+    "冯",
+    "邓",
+    "曹",
+    "彭",
+    "曾",
+    "肖",
+    "田",
+    "董",
+    "袁",
+    "潘",
+    "于",
+    "蒋",
+    "蔡",
+    "余",
+    "杜",
+    "叶",
+    "程",
+    "苏",
+    "魏",
+    "吕",
+    "丁",
+    "任",
+    "沈",
+    "姚",
+    "卢",
+    "姜",
+    "崔",
+    "钟",
+    "谭",
+    "陆",
+    "汪",
+    "范",
+    "金",
 )
 # Surnames are far from uniform: the first ones are much more common.
 SURNAME_WEIGHTS = tuple(1.0 / (i + 4) for i in range(len(SURNAMES)))
 GIVEN_CHARS = (
-    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛",
-    "明", "超", "秀", "霞", "平", "刚", "桂", "英", "华", "玉", "萍", "红", "建", "文", "辉",
-    "力", "鹏", "宇", "浩", "欣", "怡", "婷", "雪", "琳", "晨", "凯", "峰", "斌", "俊", "佳",
-    "梅", "兰", "德", "福", "国", "志", "海", "春", "冬", "云", "子", "思", "雨", "嘉", "博",
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀",
+    "霞",
+    "平",
+    "刚",
+    "桂",
+    "英",
+    "华",
+    "玉",
+    "萍",
+    "红",
+    "建",
+    "文",
+    "辉",
+    "力",
+    "鹏",
+    "宇",
+    "浩",
+    "欣",
+    "怡",
+    "婷",
+    "雪",
+    "琳",
+    "晨",
+    "凯",
+    "峰",
+    "斌",
+    "俊",
+    "佳",
+    "梅",
+    "兰",
+    "德",
+    "福",
+    "国",
+    "志",
+    "海",
+    "春",
+    "冬",
+    "云",
+    "子",
+    "思",
+    "雨",
+    "嘉",
+    "博",
 )
-ELDER_GIVEN = ("桂英", "秀兰", "玉兰", "凤英", "建国", "国庆", "德福", "福生", "淑珍", "秀珍",
-               "建华", "长林", "永福", "金花", "玉珍")
+ELDER_GIVEN = (
+    "桂英",
+    "秀兰",
+    "玉兰",
+    "凤英",
+    "建国",
+    "国庆",
+    "德福",
+    "福生",
+    "淑珍",
+    "秀珍",
+    "建华",
+    "长林",
+    "永福",
+    "金花",
+    "玉珍",
+)
 FOREIGN_NAMES = (
-    "John Miller", "Emma Schmidt", "Lucas Martin", "Sofia Rossi", "Kim Min-jun", "Tanaka Yuki",
-    "Ahmed Hassan", "Olga Ivanova", "Carlos Silva", "Priya Sharma", "David Brown",
-    "Nguyen Thi Lan", "Mohammed Ali", "Anna Kowalska", "James Wilson", "Aiko Suzuki",
+    "John Miller",
+    "Emma Schmidt",
+    "Lucas Martin",
+    "Sofia Rossi",
+    "Kim Min-jun",
+    "Tanaka Yuki",
+    "Ahmed Hassan",
+    "Olga Ivanova",
+    "Carlos Silva",
+    "Priya Sharma",
+    "David Brown",
+    "Nguyen Thi Lan",
+    "Mohammed Ali",
+    "Anna Kowalska",
+    "James Wilson",
+    "Aiko Suzuki",
 )
 PHONE_PREFIXES = (
-    "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "155",
-    "156", "157", "158", "159", "166", "173", "176", "177", "180", "181", "182", "183", "185",
-    "186", "187", "188", "189", "191", "198", "199",
+    "130",
+    "131",
+    "132",
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "166",
+    "173",
+    "176",
+    "177",
+    "180",
+    "181",
+    "182",
+    "183",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "191",
+    "198",
+    "199",
 )
 
-COMPANY_WORDS = ("宏达", "鑫源", "恒通", "华泰", "永盛", "金鼎", "瑞丰", "博远", "中诚", "天宇",
-                 "顺发", "盛达", "隆兴", "昌盛", "汇丰源", "远航", "腾飞", "广厦")
+COMPANY_WORDS = (
+    "宏达",
+    "鑫源",
+    "恒通",
+    "华泰",
+    "永盛",
+    "金鼎",
+    "瑞丰",
+    "博远",
+    "中诚",
+    "天宇",
+    "顺发",
+    "盛达",
+    "隆兴",
+    "昌盛",
+    "汇丰源",
+    "远航",
+    "腾飞",
+    "广厦",
+)
 
 
 def person_name(rng: random.Random, *, elderly: bool = False) -> str:
@@ -150,7 +634,12 @@ def foreign_name(rng: random.Random) -> str:
 
 
 def unique_names(
-    rng: random.Random, pool: Sequence[str], count: int, taken: set[str], *, suffix: str,
+    rng: random.Random,
+    pool: Sequence[str],
+    count: int,
+    taken: set[str],
+    *,
+    suffix: str,
     fallback: Sequence[str] = GENERIC_COMMUNITY_WORDS,
 ) -> list[str]:
     """``count`` names not yet ``taken``: from ``pool`` first, then composed variants."""
@@ -243,23 +732,78 @@ def cn_number(n: int) -> str:
     return CN_DIGITS[tens] + "十" + (CN_DIGITS[ones] if ones else "")
 
 
-DURATIONS = ("两天", "三天", "好几天", "一个星期", "一个多星期", "半个月", "十来天", "快一个月",
-             "两个多月", "大半年", "一整天", "四五天")
+DURATIONS = (
+    "两天",
+    "三天",
+    "好几天",
+    "一个星期",
+    "一个多星期",
+    "半个月",
+    "十来天",
+    "快一个月",
+    "两个多月",
+    "大半年",
+    "一整天",
+    "四五天",
+)
 LONG_DURATIONS = ("半年多", "一年多", "快两年", "三个多月", "大半年", "八九个月")
-SINCE = ("昨天下午", "前天晚上", "今天早上", "上周五", "上个周末", "前几天", "昨天半夜",
-         "这个月初", "上个月中旬", "大前天")
-NIGHT = ("晚上十点以后", "凌晨一两点", "每天早上五六点", "半夜十二点多", "晚上十一点左右",
-         "每天晚上", "凌晨三四点")
-SHOPS = ("楼下的烧烤店", "小区门口的KTV", "隔壁的棋牌室", "一家新开的酒吧", "对面的饭店",
-         "楼下的水果店", "路边的大排档", "小区底商的健身房", "一家麻将馆", "街角的网吧")
+SINCE = (
+    "昨天下午",
+    "前天晚上",
+    "今天早上",
+    "上周五",
+    "上个周末",
+    "前几天",
+    "昨天半夜",
+    "这个月初",
+    "上个月中旬",
+    "大前天",
+)
+NIGHT = (
+    "晚上十点以后",
+    "凌晨一两点",
+    "每天早上五六点",
+    "半夜十二点多",
+    "晚上十一点左右",
+    "每天晚上",
+    "凌晨三四点",
+)
+SHOPS = (
+    "楼下的烧烤店",
+    "小区门口的KTV",
+    "隔壁的棋牌室",
+    "一家新开的酒吧",
+    "对面的饭店",
+    "楼下的水果店",
+    "路边的大排档",
+    "小区底商的健身房",
+    "一家麻将馆",
+    "街角的网吧",
+)
 SQUARES = ("小区中心广场", "小区篮球场", "公园入口", "社区文化广场", "河边的空地")
-HOSPITALS = ("市第一人民医院", "市第二人民医院", "市中医院", "市妇幼保健院", "市儿童医院",
-             "区人民医院", "市第三人民医院")
-AMOUNTS = ("八千多元", "一万二千元", "两万三千元", "六千五百元", "三万多元", "四千八百元",
-           "一万五千元", "九千元")
+HOSPITALS = (
+    "市第一人民医院",
+    "市第二人民医院",
+    "市中医院",
+    "市妇幼保健院",
+    "市儿童医院",
+    "区人民医院",
+    "市第三人民医院",
+)
+AMOUNTS = (
+    "八千多元",
+    "一万二千元",
+    "两万三千元",
+    "六千五百元",
+    "三万多元",
+    "四千八百元",
+    "一万五千元",
+    "九千元",
+)
 TEMPS = ("十二三度", "十四度", "十五六度", "不到十六度", "十三度左右", "只有十一度")
-BUS_LINES = tuple(f"{n}路" for n in (3, 5, 8, 11, 16, 23, 27, 31, 42, 56, 63, 71, 88, 102,
-                                      115, 203, 306))
+BUS_LINES = tuple(
+    f"{n}路" for n in (3, 5, 8, 11, 16, 23, 27, 31, 42, 56, 63, 71, 88, 102, 115, 203, 306)
+)
 AGES = tuple(range(66, 92))
 BEFORE = ("上个月", "上周", "前两个月", "年初", "去年年底", "半个月前", "上上周")
 SCHOOL_KINDS = ("小学", "实验小学", "中学", "幼儿园")
@@ -335,8 +879,14 @@ class Slots(dict[str, str]):
             return rng.choice(SQUARES)
         if key == "company":
             return rng.choice(COMPANY_WORDS) + rng.choice(
-                ("建筑工程有限公司", "电子科技有限公司", "物流有限公司", "机械制造有限公司",
-                 "服装有限公司", "装饰工程有限公司")
+                (
+                    "建筑工程有限公司",
+                    "电子科技有限公司",
+                    "物流有限公司",
+                    "机械制造有限公司",
+                    "服装有限公司",
+                    "装饰工程有限公司",
+                )
             )
         if key == "property_co":
             return rng.choice(COMPANY_WORDS) + "物业服务有限公司"
@@ -385,9 +935,15 @@ T = tuple[str, str]
 BODIES: dict[str, tuple[T, ...]] = {
     "construction.water_supply": (
         ("停水", "{loc}从{since}开始停水，到现在已经{dur}了，事先没有看到任何停水通知。"),
-        ("水压太低", "{xq}{bld}楼层高的住户水压特别低，{floor}楼以上白天基本接不到水，洗澡做饭都成问题。"),
+        (
+            "水压太低",
+            "{xq}{bld}楼层高的住户水压特别低，{floor}楼以上白天基本接不到水，洗澡做饭都成问题。",
+        ),
         ("自来水发黄", "{xq}的自来水最近放出来是黄色的，还有一股铁锈味，不敢给孩子喝。"),
-        ("停水无通知", "{xq}又停水了，物业说是市政管网的问题，供水公司说是小区二次供水的问题，互相推诿。"),
+        (
+            "停水无通知",
+            "{xq}又停水了，物业说是市政管网的问题，供水公司说是小区二次供水的问题，互相推诿。",
+        ),
         ("水管爆裂", "{road}{num}附近的供水管道爆裂，水流了一地，路面都淹了。"),
     ),
     "construction.drainage": (
@@ -414,7 +970,10 @@ BODIES: dict[str, tuple[T, ...]] = {
         ("供暖不达标", "已经交了采暖费，可是{wojia}暖气片上面热下面凉，屋里只有{temp}。"),
         ("暖气漏水", "{xq}{bld}楼道里的暖气管道漏水，水都流到楼梯上结冰了。"),
         ("未按时供暖", "都{since}了，{xq}的暖气还没来，别的小区早就热了。"),
-        ("暖气片不热", "{wojia}住顶楼，暖气片放过气了还是不热，热力公司来看过说是管网问题，到现在也没解决。"),
+        (
+            "暖气片不热",
+            "{wojia}住顶楼，暖气片放过气了还是不热，热力公司来看过说是管网问题，到现在也没解决。",
+        ),
     ),
     "construction.property": (
         ("物业不作为", "{xq}的{property_co}收了物业费不干活，楼道{dur}没人打扫，门禁坏了也不修。"),
@@ -425,7 +984,10 @@ BODIES: dict[str, tuple[T, ...]] = {
         ("公共设施损坏", "{xq}小区里的路灯和健身器材坏了很久，找物业说没钱修。"),
     ),
     "construction.old_housing": (
-        ("楼顶漏水", "{xq}{bld}是八十年代的老房子，楼顶防水层坏了，一下雨{wojia}就漏水，墙皮都泡掉了。"),
+        (
+            "楼顶漏水",
+            "{xq}{bld}是八十年代的老房子，楼顶防水层坏了，一下雨{wojia}就漏水，墙皮都泡掉了。",
+        ),
         ("外墙脱落", "{xq}{bld}外墙的瓷砖一块块往下掉，下面就是人行道，{women}都不敢从那儿走。"),
         ("老旧小区改造", "{xq}是老旧小区，没有物业，路面坑坑洼洼，希望能纳入老旧小区改造计划。"),
         ("楼道破损", "{xq}{bld}楼梯扶手断了，楼道灯也不亮，{wojia}老人上下楼摔过一跤。"),
@@ -454,23 +1016,38 @@ BODIES: dict[str, tuple[T, ...]] = {
     "construction.expropriation": (
         ("拆迁补偿", "{wojia}房子在{community}征收范围内，补偿标准比周边低很多，希望重新评估。"),
         ("安置房延期", "{wo}的安置房原定去年交付，到现在还没动工，过渡费也停发了{months}。"),
-        ("过渡费未发", "{community}拆迁户的过渡费已经{months}没发了，{women}租房子的钱都快付不起了。"),
+        (
+            "过渡费未发",
+            "{community}拆迁户的过渡费已经{months}没发了，{women}租房子的钱都快付不起了。",
+        ),
         ("征收程序", "{community}突然贴出征收公告，没有征求过居民意见，补偿方案也不公开。"),
     ),
     "construction.new_homes": (
         ("延期交房", "{wo}买的{xq}原定{before}交房，现在一再延期，开发商{developer}也不给说法。"),
         ("办不了房产证", "{xq}交房都{long}了，开发商一直不给办不动产证，孩子上学都受影响。"),
         ("房屋质量问题", "刚收的{xq}新房墙面开裂、窗户漏水，找{developer}一直推脱。"),
-        ("交房与宣传不符", "{xq}交房时发现小区配套和当初宣传的完全不一样，说好的幼儿园变成了商铺。"),
+        (
+            "交房与宣传不符",
+            "{xq}交房时发现小区配套和当初宣传的完全不一样，说好的幼儿园变成了商铺。",
+        ),
     ),
     "environment.construction_noise": (
-        ("夜间施工扰民", "{road}旁边的工地{night}还在施工，打桩机的声音震得整栋楼都在响，根本没法睡觉。"),
+        (
+            "夜间施工扰民",
+            "{road}旁边的工地{night}还在施工，打桩机的声音震得整栋楼都在响，根本没法睡觉。",
+        ),
         ("施工噪音", "{xq}对面工地渣土车整夜进出，{night}还在鸣笛，吵得孩子睡不着。"),
         ("周末施工", "{road}{num}的工地周末也施工，电钻声从早到晚不停。"),
-        ("夜间施工无许可", "{xq}旁边的工地{since}开始连续夜间施工，问了说有夜间施工许可，可是公示牌上什么也没写。"),
+        (
+            "夜间施工无许可",
+            "{xq}旁边的工地{since}开始连续夜间施工，问了说有夜间施工许可，可是公示牌上什么也没写。",
+        ),
     ),
     "environment.living_noise": (
-        ("广场舞噪音", "{xq}{square}每天晚上跳广场舞，音响开得特别大，一直到九点多，家里学生没法写作业。"),
+        (
+            "广场舞噪音",
+            "{xq}{square}每天晚上跳广场舞，音响开得特别大，一直到九点多，家里学生没法写作业。",
+        ),
         ("商铺噪音", "{shop}{night}还放音乐，喝酒划拳的声音很大，{women}根本没法休息。"),
         ("邻居噪音", "{xq}{bld}楼上住户{night}经常敲敲打打，沟通过好几次都没用。"),
         ("空调外机噪音", "{shop}的空调外机正对着{wojia}窗户，整夜轰轰响。"),
@@ -499,13 +1076,19 @@ BODIES: dict[str, tuple[T, ...]] = {
         ("粉尘污染", "{road}附近的{company}粉尘很大，周围车上、窗台上都是一层灰。"),
     ),
     "city.waste": (
-        ("垃圾未及时清运", "{xq}{bld}旁边的垃圾桶已经满了{dur}，没人来清运，夏天苍蝇到处飞，臭味很大。"),
+        (
+            "垃圾未及时清运",
+            "{xq}{bld}旁边的垃圾桶已经满了{dur}，没人来清运，夏天苍蝇到处飞，臭味很大。",
+        ),
         ("垃圾分类", "{xq}设了垃圾分类点，但是清运车来了又把分好的垃圾倒在一起。"),
         ("建筑垃圾乱堆", "{road}{num}旁边有人乱倒建筑垃圾，堆了一大堆，把路都占了一半。"),
         ("垃圾站臭味", "{xq}门口的垃圾中转站臭气熏天，污水流到路上，{women}出门都得捂着鼻子。"),
     ),
     "city.street_vending": (
-        ("占道经营", "{road}{xq}门口每天晚上都有流动摊贩占道摆摊，把人行道和盲道全占了，车都开不进去。"),
+        (
+            "占道经营",
+            "{road}{xq}门口每天晚上都有流动摊贩占道摆摊，把人行道和盲道全占了，车都开不进去。",
+        ),
         ("夜市扰民", "{road}的夜市一直摆到凌晨，垃圾满地，吵得附近居民没法休息。"),
         ("店外经营", "{road}上的几家店把货物摆到店外人行道上，行人只能走机动车道。"),
         ("早市堵路", "{xq}门口每天早上有早市，三轮车把路堵得死死的，孩子上学过不去。"),
@@ -526,7 +1109,10 @@ BODIES: dict[str, tuple[T, ...]] = {
         ("遛狗不拴绳", "{xq}有人遛大型犬不拴绳，小孩被吓哭了好几次。"),
     ),
     "transport.bus": (
-        ("增设公交线路", "{community}到市区没有直达公交，{women}去医院要换乘两次，希望开通一条公交线路。"),
+        (
+            "增设公交线路",
+            "{community}到市区没有直达公交，{women}去医院要换乘两次，希望开通一条公交线路。",
+        ),
         ("公交班次少", "{bus}公交车班次太少，早高峰等四十分钟都等不到一辆，上班经常迟到。"),
         ("末班车太早", "{bus}末班车晚上七点就没有了，{community}很多人下班根本赶不上。"),
         ("公交站点设置", "{road}的公交站台被撤了，最近的站要走二十分钟，老人很不方便。"),
@@ -557,8 +1143,14 @@ BODIES: dict[str, tuple[T, ...]] = {
         ("电动车停放", "{road}的共享电动车乱停在盲道上，视障人士没法走。"),
     ),
     "labour.wages": (
-        ("拖欠工资", "{wo}在{company}干了{months}，老板一直拖欠工资，一共{amount}，现在电话也不接了。"),
-        ("农民工讨薪", "{wo}和{n}个工友在{road}的工地干活，包工头跑了，{women}的工资{amount}一分都没拿到。"),
+        (
+            "拖欠工资",
+            "{wo}在{company}干了{months}，老板一直拖欠工资，一共{amount}，现在电话也不接了。",
+        ),
+        (
+            "农民工讨薪",
+            "{wo}和{n}个工友在{road}的工地干活，包工头跑了，{women}的工资{amount}一分都没拿到。",
+        ),
         ("离职不结工资", "{wo}从{company}离职{dur}了，公司一直不给结最后一个月的工资。"),
         ("工资克扣", "{company}无故扣{wo}的工资，说是罚款，也没有任何书面通知。"),
     ),
@@ -619,7 +1211,10 @@ BODIES: dict[str, tuple[T, ...]] = {
         ("接种点", "{community}附近没有接种点，带孩子打疫苗要坐一个小时车。"),
     ),
     "health.clinics": (
-        ("社区医院缺药", "{community}卫生服务站经常缺药，{wojia}老人的降压药每次都要跑到大医院去开。"),
+        (
+            "社区医院缺药",
+            "{community}卫生服务站经常缺药，{wojia}老人的降压药每次都要跑到大医院去开。",
+        ),
         ("家庭医生", "签了家庭医生，一年了也没见上门随访过一次。"),
         ("卫生站服务时间", "{community}卫生站下午四点就关门了，上班族根本去不了。"),
     ),
@@ -681,7 +1276,10 @@ BODIES: dict[str, tuple[T, ...]] = {
         ("监控损坏", "{xq}的监控坏了一大半，出了事都查不到。"),
     ),
     "public_safety.fire": (
-        ("楼道充电", "{xq}{bld}有住户从楼上拉电线到楼道里给电动车充电，楼道里停了好几辆，太危险了。"),
+        (
+            "楼道充电",
+            "{xq}{bld}有住户从楼上拉电线到楼道里给电动车充电，楼道里停了好几辆，太危险了。",
+        ),
         ("消防通道堵塞", "{xq}{bld}的消防通道被杂物堆满了，物业也不管。"),
         ("消防设施损坏", "{xq}楼道里的灭火器都过期了，消防栓里也没有水带。"),
         ("飞线充电", "{road}{num}的门面房住了人，后面私拉电线，万一着火后果不堪设想。"),
@@ -692,18 +1290,30 @@ BODIES: dict[str, tuple[T, ...]] = {
         ("身份证补办", "身份证丢了，想问一下补办能不能在网上办，需要多长时间。"),
     ),
     "public_safety.fraud": (
-        ("保健品推销", "{community}附近有人开讲座免费送鸡蛋，骗老人买几千块的保健品，{wojia}老人也买了。"),
+        (
+            "保健品推销",
+            "{community}附近有人开讲座免费送鸡蛋，骗老人买几千块的保健品，{wojia}老人也买了。",
+        ),
         ("电话诈骗", "{wojia}老人接到冒充公检法的电话，差点把存款转出去。"),
         ("投资骗局", "{road}有家公司搞养老投资，承诺高回报，现在人去楼空了。"),
     ),
     "civil_affairs.elderly_care": (
-        ("居家养老服务", "{wo}今年{age}岁了，一个人住，子女在外地，想申请居家养老上门服务，不知道怎么办。"),
+        (
+            "居家养老服务",
+            "{wo}今年{age}岁了，一个人住，子女在外地，想申请居家养老上门服务，不知道怎么办。",
+        ),
         ("老年食堂", "{community}的老年助餐点关了，附近的老人吃饭成了问题。"),
         ("高龄补贴", "{wojia}老人已经满八十岁了，高龄补贴到现在还没发。"),
-        ("养老院收费", "{community}附近的养老院床位太贵，普通家庭根本住不起，公办养老院又排不上队。"),
+        (
+            "养老院收费",
+            "{community}附近的养老院床位太贵，普通家庭根本住不起，公办养老院又排不上队。",
+        ),
     ),
     "civil_affairs.assistance": (
-        ("低保申请", "{wojia}老伴生病花光了积蓄，申请低保被退回来了，说收入超标，其实家里根本没收入。"),
+        (
+            "低保申请",
+            "{wojia}老伴生病花光了积蓄，申请低保被退回来了，说收入超标，其实家里根本没收入。",
+        ),
         ("临时救助", "{wojia}突发变故，孩子上学的钱都拿不出来，想申请临时救助。"),
         ("低保停发", "{wojia}的低保{before}突然停发了，也没有人通知原因。"),
     ),
@@ -724,80 +1334,140 @@ BODIES: dict[str, tuple[T, ...]] = {
 # Foreign residents write in English, or mix English and Chinese.
 ENGLISH: dict[str, tuple[T, ...]] = {
     "construction.water_supply": (
-        ("No water", "I live in {xq}, building {b_en}. There has been no water since "
-                     "yesterday and nobody told us why. Could you please check?"),
+        (
+            "No water",
+            "I live in {xq}, building {b_en}. There has been no water since "
+            "yesterday and nobody told us why. Could you please check?",
+        ),
     ),
     "construction.heating": (
-        ("Heating not working", "The heating in my apartment in {xq} is barely warm. It is "
-                                "only about 15 degrees inside. My landlord says to call 12345."),
+        (
+            "Heating not working",
+            "The heating in my apartment in {xq} is barely warm. It is "
+            "only about 15 degrees inside. My landlord says to call 12345.",
+        ),
     ),
     "construction.property": (
-        ("Property management", "The 物业 (property management) of {xq} ignores all our "
-                                "requests. The gate has been broken for weeks. Please help."),
+        (
+            "Property management",
+            "The 物业 (property management) of {xq} ignores all our "
+            "requests. The gate has been broken for weeks. Please help.",
+        ),
     ),
     "environment.construction_noise": (
-        ("Construction noise at night", "There is a construction site next to {xq} and they "
-                                        "work until 2 am every night. I cannot sleep. Is this "
-                                        "allowed?"),
+        (
+            "Construction noise at night",
+            "There is a construction site next to {xq} and they "
+            "work until 2 am every night. I cannot sleep. Is this "
+            "allowed?",
+        ),
     ),
     "environment.living_noise": (
-        ("Noise from a bar", "A bar on {road} plays loud music every night until after "
-                             "midnight. I have small children. Please do something."),
-        ("Noisy neighbours", "My upstairs neighbour in {xq} makes a lot of noise late at night. "
-                             "I tried to talk to them but my Chinese is not good."),
+        (
+            "Noise from a bar",
+            "A bar on {road} plays loud music every night until after "
+            "midnight. I have small children. Please do something.",
+        ),
+        (
+            "Noisy neighbours",
+            "My upstairs neighbour in {xq} makes a lot of noise late at night. "
+            "I tried to talk to them but my Chinese is not good.",
+        ),
     ),
     "city.waste": (
-        ("Garbage not collected", "The garbage bins near {xq} have not been emptied for days. "
-                                  "It smells really bad in this heat."),
+        (
+            "Garbage not collected",
+            "The garbage bins near {xq} have not been emptied for days. "
+            "It smells really bad in this heat.",
+        ),
     ),
     "transport.taxi": (
-        ("Taxi refused me", "A taxi driver near {road} refused to take me because I am a "
-                            "foreigner and did not use the meter when I insisted."),
+        (
+            "Taxi refused me",
+            "A taxi driver near {road} refused to take me because I am a "
+            "foreigner and did not use the meter when I insisted.",
+        ),
     ),
     "transport.parking": (
-        ("Car blocking the exit", "A car has been parked in front of the garage exit of {xq} "
-                                  "for two days. I cannot get my car out."),
+        (
+            "Car blocking the exit",
+            "A car has been parked in front of the garage exit of {xq} "
+            "for two days. I cannot get my car out.",
+        ),
     ),
     "transport.bikes": (
-        ("Shared bikes blocking the sidewalk", "Hundreds of shared bikes block the sidewalk "
-                                               "on {road}. It is impossible to walk with a "
-                                               "stroller."),
+        (
+            "Shared bikes blocking the sidewalk",
+            "Hundreds of shared bikes block the sidewalk "
+            "on {road}. It is impossible to walk with a "
+            "stroller.",
+        ),
     ),
     "public_safety.residence": (
-        ("Residence registration", "I just moved to {xq}. How do I register my residence as a "
-                                   "foreigner? The police station asked for documents I do not "
-                                   "understand."),
+        (
+            "Residence registration",
+            "I just moved to {xq}. How do I register my residence as a "
+            "foreigner? The police station asked for documents I do not "
+            "understand.",
+        ),
     ),
     "health.hospitals": (
-        ("Hospital appointment", "I tried to book a doctor at {hosp} but the app only works with "
-                                 "a Chinese ID number. How can foreigners book?"),
+        (
+            "Hospital appointment",
+            "I tried to book a doctor at {hosp} but the app only works with "
+            "a Chinese ID number. How can foreigners book?",
+        ),
     ),
     "education.enrolment": (
-        ("School for my child", "We are a foreign family living in {xq}. Which public school can "
-                                "our son attend and what documents do we need?"),
+        (
+            "School for my child",
+            "We are a foreign family living in {xq}. Which public school can "
+            "our son attend and what documents do we need?",
+        ),
     ),
     "market.food_safety": (
-        ("Food poisoning", "I ate at a restaurant on {road} yesterday and got very sick. I think "
-                           "the food was not fresh."),
+        (
+            "Food poisoning",
+            "I ate at a restaurant on {road} yesterday and got very sick. I think "
+            "the food was not fresh.",
+        ),
     ),
     "commerce.prepaid": (
-        ("Gym closed with my membership", "The gym on {road} closed suddenly. I paid for one "
-                                          "year and cannot reach the owner."),
+        (
+            "Gym closed with my membership",
+            "The gym on {road} closed suddenly. I paid for one year and cannot reach the owner.",
+        ),
     ),
     "construction.streetlight": (
-        ("Street lights off", "The street lights on {road} have been off for a week. It is "
-                              "dangerous to walk home at night."),
+        (
+            "Street lights off",
+            "The street lights on {road} have been off for a week. It is "
+            "dangerous to walk home at night.",
+        ),
     ),
     "market.lifts": (
-        ("Lift broken", "The lift in building {b_en} of {xq} is broken again. I live on the 18th "
-                        "floor. Please send someone."),
+        (
+            "Lift broken",
+            "The lift in building {b_en} of {xq} is broken again. I live on the 18th "
+            "floor. Please send someone.",
+        ),
     ),
 }
 ENGLISH_OPENERS = ("", "Hello. ", "Hi there. ", "Dear 12345 hotline: ", "Good evening. ")
-MIXED_OPENERS = ("你好，我是外国人，中文不太好，用英文写：", "您好！Sorry my Chinese is poor. ",
-                 "你好 hello，", "麻烦你们 please help：")
-ENGLISH_CLOSERS = ("Thank you.", "Thanks a lot!", "谢谢！", "Please reply in English if possible.",
-                   "Thank you for your help.", "")
+MIXED_OPENERS = (
+    "你好，我是外国人，中文不太好，用英文写：",
+    "您好！Sorry my Chinese is poor. ",
+    "你好 hello，",
+    "麻烦你们 please help：",
+)
+ENGLISH_CLOSERS = (
+    "Thank you.",
+    "Thanks a lot!",
+    "谢谢！",
+    "Please reply in English if possible.",
+    "Thank you for your help.",
+    "",
+)
 
 # --- tone ----------------------------------------------------------------------------------
 
@@ -808,47 +1478,97 @@ ELDERLY = "elderly"
 TONES = (POLITE, PLAIN, ANGRY, ELDERLY)
 
 OPENERS_1P: dict[str, tuple[str, ...]] = {
-    POLITE: ("您好，", "你好，", "领导您好，", "尊敬的12345热线：", "您好，想反映个问题：",
-             "麻烦问一下，", "工作人员你好，"),
+    POLITE: (
+        "您好，",
+        "你好，",
+        "领导您好，",
+        "尊敬的12345热线：",
+        "您好，想反映个问题：",
+        "麻烦问一下，",
+        "工作人员你好，",
+    ),
     PLAIN: ("", "", "", "反映问题：", "情况是这样的，"),
     ANGRY: ("", "投诉！", "实在忍无可忍了！", "强烈投诉：", "必须投诉一下！"),
     ELDERLY: ("同志你好，", "你好啊，", "麻烦你们了，"),
 }
 REQUESTS_1P: dict[str, tuple[str, ...]] = {
-    POLITE: ("希望相关部门能尽快处理，谢谢！", "麻烦尽快安排人来看一下，谢谢。",
-             "恳请有关部门帮忙解决，万分感谢。", "望早日解决，辛苦了。", "盼复，谢谢！"),
+    POLITE: (
+        "希望相关部门能尽快处理，谢谢！",
+        "麻烦尽快安排人来看一下，谢谢。",
+        "恳请有关部门帮忙解决，万分感谢。",
+        "望早日解决，辛苦了。",
+        "盼复，谢谢！",
+    ),
     PLAIN: ("请尽快处理。", "望相关部门核实处理。", "希望能给个答复。", "请相关部门处理。"),
-    ANGRY: ("到底有没有人管？！", "再不解决就向媒体曝光！", "请给个说法！",
-            "天天这样，谁受得了？", "希望这次不要再敷衍了事！"),
-    ELDERLY: ("麻烦你们帮帮忙，谢谢你们了。", "我们老年人实在没办法，希望政府给解决一下。",
-              "麻烦派人来看看吧。"),
+    ANGRY: (
+        "到底有没有人管？！",
+        "再不解决就向媒体曝光！",
+        "请给个说法！",
+        "天天这样，谁受得了？",
+        "希望这次不要再敷衍了事！",
+    ),
+    ELDERLY: (
+        "麻烦你们帮帮忙，谢谢你们了。",
+        "我们老年人实在没办法，希望政府给解决一下。",
+        "麻烦派人来看看吧。",
+    ),
 }
-ELDERLY_1P = ("我今年{age}岁了，腿脚不方便，", "家里就我们老两口，", "我年纪大了不会用手机，是孙子帮我写的，",
-              "我是退休老职工，")
+ELDERLY_1P = (
+    "我今年{age}岁了，腿脚不方便，",
+    "家里就我们老两口，",
+    "我年纪大了不会用手机，是孙子帮我写的，",
+    "我是退休老职工，",
+)
 ANGRY_1P = ("", "这事拖了这么久，", "真是气死人了，")
-REPEAT_1P = ("这个问题{before}已经反映过一次了，当时说会处理，到现在一点变化都没有。",
-             "这是第{nth}次反映了，每次都说在处理。",
-             "{before}打过12345，工单回复已处理，但实际根本没解决。")
+REPEAT_1P = (
+    "这个问题{before}已经反映过一次了，当时说会处理，到现在一点变化都没有。",
+    "这是第{nth}次反映了，每次都说在处理。",
+    "{before}打过12345，工单回复已处理，但实际根本没解决。",
+)
 
 LEADS_3P: dict[str, tuple[str, ...]] = {
-    "phone": ("来电人反映：", "市民来电反映，", "来电人称，", "市民来电：", "来电人（{caller}）反映："),
+    "phone": (
+        "来电人反映：",
+        "市民来电反映，",
+        "来电人称，",
+        "市民来电：",
+        "来电人（{caller}）反映：",
+    ),
     "counter": ("市民到服务窗口反映：", "群众来访反映，"),
-    "assisted": ("网格员协助居民登记：", "社区工作人员代居民反映：", "网格员巡查发现并代居民上报："),
+    "assisted": (
+        "网格员协助居民登记：",
+        "社区工作人员代居民反映：",
+        "网格员巡查发现并代居民上报：",
+    ),
 }
 # The resident, as the operator or the grid worker writes of them.
 WHO = {"phone": "来电人", "counter": "该市民", "assisted": "该居民"}
 ELDERLY_3P = ("{who}系{age}岁老人，", "{who}为独居老人，", "{who}年事已高，行动不便，")
 ANGRY_3P = ("{who}情绪激动，称", "{who}语气激动，表示")
-REPEAT_3P = ("{who}表示此前已多次反映，问题一直未解决。", "{who}称{before}已反映过，至今未处理。",
-             "{who}表示这是第{nth}次反映。")
+REPEAT_3P = (
+    "{who}表示此前已多次反映，问题一直未解决。",
+    "{who}称{before}已反映过，至今未处理。",
+    "{who}表示这是第{nth}次反映。",
+)
 REQUESTS_3P: dict[str, tuple[str, ...]] = {
-    POLITE: ("{who}希望相关部门尽快处理。", "诉求：请相关部门核实处理。", "望尽快处理，并回复{who}。"),
+    POLITE: (
+        "{who}希望相关部门尽快处理。",
+        "诉求：请相关部门核实处理。",
+        "望尽快处理，并回复{who}。",
+    ),
     PLAIN: ("请相关部门处理。", "诉求：尽快解决。", "{who}要求核实处理。"),
-    ANGRY: ("{who}要求尽快解决，并给出明确答复。", "{who}对此非常不满，要求严肃处理。",
-            "{who}表示若再不处理将向上级反映。"),
+    ANGRY: (
+        "{who}要求尽快解决，并给出明确答复。",
+        "{who}对此非常不满，要求严肃处理。",
+        "{who}表示若再不处理将向上级反映。",
+    ),
     ELDERLY: ("{who}希望有关部门上门查看。", "请相关部门尽快帮助老人解决。"),
 }
-CONTACT_LINES = ("有问题可以打我电话{phone}。", "联系电话：{phone}。", "我姓{surname}，电话{phone}。")
+CONTACT_LINES = (
+    "有问题可以打我电话{phone}。",
+    "联系电话：{phone}。",
+    "我姓{surname}，电话{phone}。",
+)
 
 # Title frames, each with the slots it needs besides {short}; a frame is used only when the
 # text already named that place, so that title and text agree.
@@ -1193,29 +1913,67 @@ REJECT_REASONS = (
     "该事项属于企业内部管理事务，不予受理。",
     "属于咨询类诉求，已当场答复，无需派单。",
 )
-MERGE_NOTES = ("与工单{code}反映同一问题，合并办理。", "重复诉求，并入{code}处理。",
-               "同一事件多位市民反映，合并至{code}。")
-DISPATCH_NOTES = ("", "", "", "请尽快核实处理。", "市民反映强烈，请优先处理。", "请及时联系来电人。")
+MERGE_NOTES = (
+    "与工单{code}反映同一问题，合并办理。",
+    "重复诉求，并入{code}处理。",
+    "同一事件多位市民反映，合并至{code}。",
+)
+DISPATCH_NOTES = (
+    "",
+    "",
+    "",
+    "请尽快核实处理。",
+    "市民反映强烈，请优先处理。",
+    "请及时联系来电人。",
+)
 REDISPATCH_NOTE = "市民对上次处理结果不满意，请重新办理。"
 SYSTEM_CLOSE_NOTE = "回访期满，系统自动办结。"
 
 COMMENTS: dict[str, tuple[str, ...]] = {
-    "satisfied": ("处理很及时，谢谢！", "问题已经解决了，满意。", "工作人员态度很好。", "", "", "",
-                  "速度挺快的，点赞。", "感谢师傅们辛苦了。", "非常满意。"),
-    "basic": ("基本解决了，但是速度有点慢。", "还行吧，希望以后能更快一点。", "", "",
-              "处理了，不过还有一点小问题。", "态度可以，效果一般。"),
-    "dissatisfied": ("根本没解决，只是打了个电话就办结了。", "说是处理了，实际情况一点没变。",
-                     "没有人到现场来看过。", "回复敷衍，不满意。", "过了几天问题又出现了。",
-                     "拖了这么久才处理，而且处理得不彻底。", "推来推去，没人真正负责。"),
+    "satisfied": (
+        "处理很及时，谢谢！",
+        "问题已经解决了，满意。",
+        "工作人员态度很好。",
+        "",
+        "",
+        "",
+        "速度挺快的，点赞。",
+        "感谢师傅们辛苦了。",
+        "非常满意。",
+    ),
+    "basic": (
+        "基本解决了，但是速度有点慢。",
+        "还行吧，希望以后能更快一点。",
+        "",
+        "",
+        "处理了，不过还有一点小问题。",
+        "态度可以，效果一般。",
+    ),
+    "dissatisfied": (
+        "根本没解决，只是打了个电话就办结了。",
+        "说是处理了，实际情况一点没变。",
+        "没有人到现场来看过。",
+        "回复敷衍，不满意。",
+        "过了几天问题又出现了。",
+        "拖了这么久才处理，而且处理得不彻底。",
+        "推来推去，没人真正负责。",
+    ),
 }
 COMMENTS_EN: dict[str, tuple[str, ...]] = {
     "satisfied": ("Fixed quickly, thank you!", "Thanks, all good now.", ""),
     "basic": ("OK, but it took a long time.", ""),
-    "dissatisfied": ("Nothing has changed.", "Nobody came to look at the problem.",
-                     "The reply did not answer my question."),
+    "dissatisfied": (
+        "Nothing has changed.",
+        "Nobody came to look at the problem.",
+        "The reply did not answer my question.",
+    ),
 }
-REOPEN_REASONS = ("问题仍未解决，申请重新办理。", "处理结果与实际情况不符。", "问题又出现了，请再处理一次。",
-                  "只是电话回复，没有实际解决问题。")
+REOPEN_REASONS = (
+    "问题仍未解决，申请重新办理。",
+    "处理结果与实际情况不符。",
+    "问题又出现了，请再处理一次。",
+    "只是电话回复，没有实际解决问题。",
+)
 
 
 def _pick(rng: random.Random, options: Sequence[str], **values: str) -> str:
@@ -1272,4 +2030,3 @@ _CLAUSE = re.compile(r"[，。！？；：,.!?;:\s]+")
 def clauses(text: str, min_length: int = 1) -> list[str]:
     """The clauses of a text, split at punctuation: what tests compare for copying."""
     return [c for c in _CLAUSE.split(text) if len(c) >= min_length]
-

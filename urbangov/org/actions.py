@@ -37,7 +37,11 @@ def create_category(
     """A new case category (outside the admin: an import that meets an unknown type)."""
     with transaction.atomic():
         category = Category(
-            code=code, name=name, name_en=name_en, parent=parent, urgency=urgency,
+            code=code,
+            name=name,
+            name_en=name_en,
+            parent=parent,
+            urgency=urgency,
             description=description,
         )
         category.full_clean()

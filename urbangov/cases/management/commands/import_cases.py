@@ -28,19 +28,44 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("file", help="the CSV file")
         parser.add_argument(
-            "--mapping", required=True,
+            "--mapping",
+            required=True,
             help=f"a built-in mapping ({', '.join(importer.builtin_mappings())}) or a JSON mapping file",
         )
-        parser.add_argument("--source", help="name of the source system stored with each case (default: the mapping's)")
-        parser.add_argument("--encoding", help="the file's encoding (default: the mapping's, else detected)")
-        parser.add_argument("--timezone", help="time zone of times without an offset (default: the mapping's, else TIME_ZONE)")
-        parser.add_argument("--create-missing", action="store_true", help="create categories and units for unknown types and agencies")
-        parser.add_argument("--skip-bad", action="store_true", help="import the good rows and report the bad ones")
-        parser.add_argument("--dry-run", action="store_true", help="check the file only; store nothing")
+        parser.add_argument(
+            "--source",
+            help="name of the source system stored with each case (default: the mapping's)",
+        )
+        parser.add_argument(
+            "--encoding", help="the file's encoding (default: the mapping's, else detected)"
+        )
+        parser.add_argument(
+            "--timezone",
+            help="time zone of times without an offset (default: the mapping's, else TIME_ZONE)",
+        )
+        parser.add_argument(
+            "--create-missing",
+            action="store_true",
+            help="create categories and units for unknown types and agencies",
+        )
+        parser.add_argument(
+            "--skip-bad", action="store_true", help="import the good rows and report the bad ones"
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="check the file only; store nothing"
+        )
         parser.add_argument("--actor", help="username recorded in the audit log as the importer")
-        parser.add_argument("--json", action="store_true", help="print one JSON summary on stdout; the report goes to stderr")
-        parser.add_argument("--max-report", type=int, default=100, help="bad rows to list (0: all; default 100)")
-        parser.add_argument("--no-progress", action="store_true", help="do not show progress on stderr")
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            help="print one JSON summary on stdout; the report goes to stderr",
+        )
+        parser.add_argument(
+            "--max-report", type=int, default=100, help="bad rows to list (0: all; default 100)"
+        )
+        parser.add_argument(
+            "--no-progress", action="store_true", help="do not show progress on stderr"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
@@ -64,12 +89,18 @@ class Command(BaseCommand):
         if options["actor"]:
             actor = get_user_model().objects.filter(username=options["actor"]).first()
             if actor is None:
-                raise CommandError(_("No user %(name)r.") % {"name": options["actor"]}, returncode=2)
+                raise CommandError(
+                    _("No user %(name)r.") % {"name": options["actor"]}, returncode=2
+                )
         try:
             mapping = importer.load_mapping(options["mapping"])
             plan = importer.validate(
-                options["file"], mapping, source=options["source"], encoding=options["encoding"],
-                time_zone=options["timezone"], create_missing=options["create_missing"],
+                options["file"],
+                mapping,
+                source=options["source"],
+                encoding=options["encoding"],
+                time_zone=options["timezone"],
+                create_missing=options["create_missing"],
                 progress=progress,
             )
         except importer.ImportFileError as exc:
@@ -103,7 +134,11 @@ class Command(BaseCommand):
         if options["json"]:
             doc = plan.summary()
             doc.update(
-                {"aborted": aborted, "dry_run": options["dry_run"], "exit_code": 1 if aborted else 0}
+                {
+                    "aborted": aborted,
+                    "dry_run": options["dry_run"],
+                    "exit_code": 1 if aborted else 0,
+                }
             )
             report.write(summary)
             self.stdout.write(json.dumps(doc, ensure_ascii=False))
@@ -118,9 +153,14 @@ class Command(BaseCommand):
             "(%(invalid)d invalid, %(dup)d duplicated in the file, %(old)d already imported); "
             "encoding %(encoding)s"
         ) % {
-            "file": plan.path, "rows": plan.rows_read, "valid": len(plan.good), "bad": len(plan.bad),
-            "invalid": plan.count("invalid"), "dup": plan.count("duplicate"),
-            "old": plan.count("imported"), "encoding": plan.encoding,
+            "file": plan.path,
+            "rows": plan.rows_read,
+            "valid": len(plan.good),
+            "bad": len(plan.bad),
+            "invalid": plan.count("invalid"),
+            "dup": plan.count("duplicate"),
+            "old": plan.count("imported"),
+            "encoding": plan.encoding,
         }
         new_cats, new_units = len(plan.planned_categories()), len(plan.planned_units())
         if aborted:
@@ -135,7 +175,10 @@ class Command(BaseCommand):
             outcome = _(
                 "imported %(n)d cases from %(source)s; created %(c)d categories and %(u)d units (%(s).1f s)."
             ) % {
-                "n": plan.written, "source": plan.source, "c": len(plan.created_categories),
-                "u": len(plan.created_units), "s": plan.seconds,
+                "n": plan.written,
+                "source": plan.source,
+                "c": len(plan.created_categories),
+                "u": len(plan.created_units),
+                "s": plan.seconds,
             }
         return f"{counts}; {outcome}"

@@ -52,17 +52,37 @@ class Command(BaseCommand):
         return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--cases", type=int, default=DEFAULT_CASES, metavar="N",
-                            help=_("how many cases to generate (default %(default)s)"))
-        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="S",
-                            help=_("random seed: the same seed builds the same city"))
-        parser.add_argument("--port", type=int, default=8000, metavar="P",
-                            help=_("port to serve on (default %(default)s)"))
-        parser.add_argument("--no-serve", action="store_true",
-                            help=_("build and print the accounts, but do not serve"))
-        parser.add_argument("--reset", action="store_true",
-                            help=_("empty the whole demo database (everything in it) and build "
-                                   "the demo again"))
+        parser.add_argument(
+            "--cases",
+            type=int,
+            default=DEFAULT_CASES,
+            metavar="N",
+            help=_("how many cases to generate (default %(default)s)"),
+        )
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=DEFAULT_SEED,
+            metavar="S",
+            help=_("random seed: the same seed builds the same city"),
+        )
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=8000,
+            metavar="P",
+            help=_("port to serve on (default %(default)s)"),
+        )
+        parser.add_argument(
+            "--no-serve",
+            action="store_true",
+            help=_("build and print the accounts, but do not serve"),
+        )
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help=_("empty the whole demo database (everything in it) and build the demo again"),
+        )
         # The day the year of cases ends (at its start); today by default. For tests.
         parser.add_argument("--today", type=_anchor, default=None, help=argparse.SUPPRESS)
 
@@ -71,7 +91,8 @@ class Command(BaseCommand):
         serve = not options["no_serve"]
         if not 0 <= count <= MAX_CASES:
             raise CommandError(
-                _("--cases must be between 0 and %(max)d, not %(n)d") % {"max": MAX_CASES, "n": count}
+                _("--cases must be between 0 and %(max)d, not %(n)d")
+                % {"max": MAX_CASES, "n": count}
             )
         if not 1 <= port <= 65535:
             raise CommandError(_("--port must be between 1 and 65535, not %(n)d") % {"n": port})
@@ -92,12 +113,15 @@ class Command(BaseCommand):
         if found.demo and not options["reset"]:
             build = last_build()
             self.stdout.write(
-                _("The Demo City is already in this database (%(cases)s cases%(seed)s); not "
-                  "building it again. Use --reset to build it from scratch.")
+                _(
+                    "The Demo City is already in this database (%(cases)s cases%(seed)s); not "
+                    "building it again. Use --reset to build it from scratch."
+                )
                 % {
                     "cases": f"{found.cases:,}",
                     "seed": _(", seed %(seed)s") % {"seed": build.data.get("seed")}
-                    if build is not None else "",
+                    if build is not None
+                    else "",
                 }
             )
         else:
@@ -111,9 +135,7 @@ class Command(BaseCommand):
                 self._done(t)
             built = self._build(seed=seed, count=count, end=end)
         self._print_accounts(built)
-        self.stdout.write(
-            _("Ready in %(seconds).1f s.") % {"seconds": time.monotonic() - started}
-        )
+        self.stdout.write(_("Ready in %(seconds).1f s.") % {"seconds": time.monotonic() - started})
         if serve:
             self._serve(port)
 
@@ -158,14 +180,20 @@ class Command(BaseCommand):
         self._done(t)
         levels = result.areas
         self.stdout.write(
-            _("Built: %(districts)d districts, %(streets)d streets, %(communities)d "
-              "communities, %(grids)d grid cells; %(units)d units, %(categories)d categories, "
-              "%(facilities)d facilities; %(cases)s cases (%(open)s open, %(overdue)s overdue).")
+            _(
+                "Built: %(districts)d districts, %(streets)d streets, %(communities)d "
+                "communities, %(grids)d grid cells; %(units)d units, %(categories)d categories, "
+                "%(facilities)d facilities; %(cases)s cases (%(open)s open, %(overdue)s overdue)."
+            )
             % {
-                "districts": levels["district"], "streets": levels["street"],
-                "communities": levels["community"], "grids": levels["grid"],
-                "units": result.units, "categories": result.categories,
-                "facilities": result.facilities, "cases": f"{result.cases:,}",
+                "districts": levels["district"],
+                "streets": levels["street"],
+                "communities": levels["community"],
+                "grids": levels["grid"],
+                "units": result.units,
+                "categories": result.categories,
+                "facilities": result.facilities,
+                "cases": f"{result.cases:,}",
                 "open": f"{sum(result.statuses[s] for s in generator.OPEN):,}",
                 "overdue": f"{result.overdue:,}",
             }
@@ -205,11 +233,10 @@ class Command(BaseCommand):
         env = dict(os.environ)
         env.setdefault("DJANGO_SETTINGS_MODULE", "urbangov.settings")
         env.setdefault("URBANGOV_DATA_DIR", str(settings.DATA_DIR))
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "urbangov.cli", "worker"], env=env
-        )
+        worker = subprocess.Popen([sys.executable, "-m", "urbangov.cli", "worker"], env=env)
         self.stdout.write(
-            _("Background worker started (pid %(pid)d). Press Ctrl+C to stop.") % {"pid": worker.pid}
+            _("Background worker started (pid %(pid)d). Press Ctrl+C to stop.")
+            % {"pid": worker.pid}
         )
         master = os.getpid()
         try:
