@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import TestCase
 
-from urbangov.cases.actions import Submission, submit_case
+from urbangov.cases.actions import Submission, submit_case, triage_submitted
 from urbangov.cases.models import Case, Channel
 from urbangov.org.models import Area, Category, Level, Membership, Role, Unit, UnitKind, Urgency
 
@@ -165,9 +165,12 @@ def make_case(
         contact_phone=kw.pop("contact_phone", "13800138000"),
         **kw,
     )
-    # Run the on-commit work (triage) as a real commit would.
+    # Run the on-commit work as a real commit would, then the worker's periodic triage.
     with TestCase.captureOnCommitCallbacks(execute=True):
-        return submit_case(actor=None, submission=sub).case
+        case = submit_case(actor=None, submission=sub).case
+    triage_submitted()
+    case.refresh_from_db()
+    return case
 
 
 @pytest.fixture

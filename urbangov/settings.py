@@ -188,7 +188,7 @@ TASKS = {
 # Each job is idempotent and claims its rows through a state field, so two workers are safe.
 PERIODIC_JOBS: list[tuple[str, float]] = [
     ("urbangov.privacy.actions.seal_audit_log", envfloat("URBANGOV_SEAL_INTERVAL", 5.0)),
-    ("urbangov.cases.actions.triage_submitted", 60.0),
+    ("urbangov.cases.actions.triage_submitted", envfloat("URBANGOV_TRIAGE_INTERVAL", 2.0)),
     ("urbangov.cases.actions.close_expired", 600.0),
 ]
 

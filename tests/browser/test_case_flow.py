@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PASSWORD, City
+from urbangov.cases.actions import triage_submitted
 from urbangov.cases.models import Case, Status
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -184,6 +185,10 @@ def test_case_from_elder_friendly_report_to_resolution(
     assert re.fullmatch(r"[2-9A-Z]{5}-[2-9A-Z]{5}", code), code
     case = Case.objects.get(tracking_code=code)
     assert case.area == city.grid_d1 and case.contact_phone == "13800138000"
+    assert case.status == Status.SUBMITTED
+    # What the worker does every few seconds: move new cases into the operators' queue.
+    assert triage_submitted() == 1
+    case.refresh_from_db()
     assert case.status == Status.AWAITING_DISPATCH
 
     resident.click("header nav a[href='/cases/track/']")

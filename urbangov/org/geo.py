@@ -31,10 +31,18 @@ def shape_or_error(geometry: Any) -> BaseGeometry:
     return geom
 
 
+@dataclass(frozen=True)
+class Cell:
+    """A finest area as the index knows it: enough to file a case without a query."""
+
+    id: int
+    code: str
+
+
 @dataclass
 class _Index:
     built_at: float
-    ids: list[int]
+    cells: list[Cell]
     tree: shapely.STRtree | None
     geoms: list[BaseGeometry]
     boundary: BaseGeometry | None
@@ -56,11 +64,11 @@ post_delete.connect(invalidate, sender=Area, dispatch_uid="org.geo.invalidate.de
 def _build() -> _Index:
     rows = list(
         Area.objects.filter(geometry__isnull=False, children__isnull=True).values_list(
-            "id", "geometry"
+            "id", "code", "geometry"
         )
     )
-    ids = [r[0] for r in rows]
-    geoms = [shape(r[1]) for r in rows]
+    cells = [Cell(r[0], r[1]) for r in rows]
+    geoms = [shape(r[2]) for r in rows]
     roots = [
         shape(g)
         for g in Area.objects.filter(parent__isnull=True, geometry__isnull=False).values_list(
@@ -68,8 +76,10 @@ def _build() -> _Index:
         )
     ]
     boundary = shapely.union_all(roots) if roots else (shapely.union_all(geoms) if geoms else None)
+    if boundary is not None:
+        shapely.prepare(boundary)
     tree = shapely.STRtree(geoms) if geoms else None
-    return _Index(time.monotonic(), ids, tree, geoms, boundary)
+    return _Index(time.monotonic(), cells, tree, geoms, boundary)
 
 
 def _current() -> _Index:
@@ -84,18 +94,24 @@ def has_geometry() -> bool:
     return _current().boundary is not None
 
 
-def locate(lat: float, lon: float) -> Area | None:
-    """The finest area whose polygon holds the point, or None."""
+def locate_cell(lat: float, lon: float) -> Cell | None:
+    """The finest area whose polygon holds the point, from the in-memory index alone."""
     index = _current()
     if index.tree is None:
         return None
-    point = Point(lon, lat)
-    hits = index.tree.query(point, predicate="intersects")
+    hits = index.tree.query(Point(lon, lat), predicate="intersects")
     if len(hits) == 0:
         return None
     # On a shared edge the point touches two cells; the lowest id wins, deterministically.
-    area_id = min(index.ids[int(i)] for i in hits)
-    return Area.objects.defer("geometry").filter(pk=area_id).first()
+    return min((index.cells[int(i)] for i in hits), key=lambda cell: cell.id)
+
+
+def locate(lat: float, lon: float) -> Area | None:
+    """The finest area whose polygon holds the point, or None."""
+    cell = locate_cell(lat, lon)
+    if cell is None:
+        return None
+    return Area.objects.defer("geometry").filter(pk=cell.id).first()
 
 
 def check_point(lat: float, lon: float) -> None:
@@ -105,5 +121,5 @@ def check_point(lat: float, lon: float) -> None:
     ):
         raise ValidationError(_("Latitude must be within ±90 and longitude within ±180."))
     index = _current()
-    if index.boundary is not None and not index.boundary.intersects(Point(lon, lat)):
+    if index.boundary is not None and not shapely.intersects_xy(index.boundary, lon, lat):
         raise ValidationError(_("The point lies outside the city."))
