@@ -29,9 +29,10 @@ def serve(args: list[str]) -> None:
 
     from gunicorn.app.base import BaseApplication
 
-    from urbangov.wsgi import application
-
+    # Collected before the app loads, so that whitenoise finds the folder at start-up.
     call_command("collectstatic", interactive=False, verbosity=0)
+
+    from urbangov.wsgi import application
 
     class Server(BaseApplication):
         def load_config(self) -> None:
