@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import connections
 
 from tests.conftest import PASSWORD, City
 from urbangov.cases.actions import triage_submitted
@@ -60,6 +61,10 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             yield instance
         finally:
             instance.close()
+            # The test's own ORM reads ran while Playwright's event loop was current, so their
+            # connection lives in that context; close it here, or PostgreSQL refuses to drop
+            # the test database ("being accessed by other users").
+            connections.close_all()
 
 
 def check_accessibility(page: Any, where: str) -> None:
