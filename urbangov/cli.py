@@ -19,6 +19,8 @@ from pathlib import Path
 
 def _demo_secret() -> None:
     """The demo runs like production (DEBUG off), so it needs a secret key of its own."""
+    # The demo serves plain http on localhost.
+    os.environ.setdefault("URBANGOV_HTTPS", "0")
     if os.environ.get("SECRET_KEY") or os.environ.get("SECRET_KEY_FILE"):
         return
     data_dir = Path(os.environ.get("URBANGOV_DATA_DIR") or Path.cwd() / "data")
@@ -28,8 +30,6 @@ def _demo_secret() -> None:
         key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
         key_file.chmod(0o600)
     os.environ["SECRET_KEY_FILE"] = str(key_file)
-    # The demo serves plain http on localhost.
-    os.environ.setdefault("URBANGOV_HTTPS", "0")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -497,3 +497,13 @@ def test_nyc_sample_into_an_empty_city(db: None, capsys: pytest.CaptureFixture[s
     again = json.loads(out[-1])
     assert code == 0 and again["imported"] == 0 and again["already_imported"] == len(good)
     assert Case.objects.count() == len(good)
+
+
+def test_a_nul_byte_in_a_field_is_a_bad_row_not_a_crash(
+    city: City, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [NYC_ROWS[0], NYC_ROWS[0].replace("1000,", "1099,", 1).replace("Leak", "Le\x00ak", 1)]
+    code, out, _err = run(capsys, str(nyc_file(tmp_path, rows)), "--mapping", "nyc311")
+    assert code == 1
+    assert len(out) == 1 and out[0].startswith("line 3: ") and "control characters" in out[0]
+    assert Case.objects.count() == 0

@@ -286,3 +286,117 @@ def test_merge_target_outside_the_operators_scope_reads_as_unknown(city: City) -
     assert "into" in info.value.message_dict
     mine.refresh_from_db()
     assert mine.status == Status.AWAITING_DISPATCH
+
+
+def _accepted(city: City, unit=None) -> Case:
+    case = make_case(city)
+    actions.dispatch_case(case, actor=city.user("operator"), unit=unit or city.water_dept)
+    actions.accept_case(case, actor=city.user("handler"))
+    case.refresh_from_db()
+    return case
+
+
+def test_pending_extension_is_withdrawn_when_the_case_leaves_the_unit(city: City) -> None:
+    from urbangov.cases.models import ExtensionStatus
+    from urbangov.cases.queries import queue_for
+
+    case = _accepted(city)
+    actions.request_extension(case, actor=city.user("handler"), hours=240, reason="等材料")
+    actions.send_back_case(case, actor=city.user("handler"), reason="不归我们管")
+    assert case.extensions.get().status == ExtensionStatus.WITHDRAWN
+    # The next unit asks for its own time, and a grant adds only that.
+    actions.dispatch_case(case, actor=city.user("operator"), unit=city.office_d1)
+    actions.accept_case(case, actor=city.user("handler_d1"))
+    case.refresh_from_db()
+    due = case.resolve_due
+    actions.request_extension(case, actor=city.user("handler_d1"), hours=24, reason="需协调")
+    actions.grant_extension(case, actor=city.user("supervisor"))
+    case.refresh_from_db()
+    assert case.resolve_due == due + timedelta(hours=24)
+    # A resolved case with a request still pending leaves the overseers' queues.
+    actions.request_extension(case, actor=city.user("handler_d1"), hours=24, reason="再延")
+    actions.resolve_case(case, actor=city.user("handler_d1"), resolution="已处理")
+    assert case.extensions.filter(status=ExtensionStatus.PENDING).count() == 0
+    for who in ("operator", "supervisor"):
+        assert case not in queue_for(city.user(who))
+
+
+def test_a_decided_extension_cannot_be_decided_again(city: City) -> None:
+    case = _accepted(city)
+    actions.request_extension(case, actor=city.user("handler"), hours=48, reason="r")
+    stale = Case.objects.get(pk=case.pk)
+    actions.grant_extension(case, actor=city.user("supervisor"))
+    with pytest.raises(ValidationError):
+        actions.refuse_extension(stale, actor=city.user("operator"), note="no")
+    case.refresh_from_db()
+    assert list(case.extensions.values_list("status", flat=True)) == ["granted"]
+    assert list(case.events.filter(kind__endswith="_extension").values_list("kind", flat=True)) == [
+        "request_extension",
+        "grant_extension",
+    ]
+
+
+def test_two_cases_cannot_be_merged_into_each_other(city: City) -> None:
+    a, b = make_case(city), make_case(city)
+    stale_a = Case.objects.get(pk=a.pk)  # what the second operator's page still shows
+    actions.merge_case(a, actor=city.user("operator"), into=b)
+    with pytest.raises(ValidationError):
+        actions.merge_case(b, actor=city.user("operator"), into=stale_a)
+    b.refresh_from_db()
+    assert b.status == Status.AWAITING_DISPATCH and b.merged_into is None
+
+
+def test_redispatch_with_a_corrected_category_takes_its_class(city: City) -> None:
+    case = make_case(city, category=city.noise)
+    actions.dispatch_case(case, actor=city.user("operator"), unit=city.office_d1)
+    actions.send_back_case(case, actor=city.user("handler_d1"), reason="是燃气泄漏")
+    actions.dispatch_case(
+        case, actor=city.user("operator"), unit=city.water_dept, category=city.gas
+    )
+    case.refresh_from_db()
+    assert case.urgency == "emergency"
+    assert case.resolve_due - case.dispatched_at == timedelta(hours=2)
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "bad \ud800 text", "bell\x07"])
+def test_unstorable_characters_are_refused_everywhere(city: City, bad: str) -> None:
+    before = (Case.objects.count(), CaseEvent.objects.count())
+    with pytest.raises(ValidationError) as info:
+        submit_case(actor=None, submission=Submission(channel=Channel.WEB, title="t", text=bad))
+    assert "text" in info.value.message_dict
+    for field, sub in (
+        (
+            "attributes",
+            Submission(channel=Channel.WEB, title="t", text="ok", attributes={"x": bad}),
+        ),
+        ("contact_name", Submission(channel=Channel.WEB, title="t", text="ok", contact_name=bad)),
+    ):
+        with pytest.raises(ValidationError) as info:
+            submit_case(actor=None, submission=sub)
+        assert field in info.value.message_dict
+    assert (Case.objects.count(), CaseEvent.objects.count()) == before
+    case = make_case(city)
+    with pytest.raises(ValidationError):
+        actions.perform("reject", case, actor=city.user("operator"), data={"reason": bad})
+    case.refresh_from_db()
+    assert case.status == Status.AWAITING_DISPATCH
+
+
+def test_notes_and_reasons_are_bounded(city: City) -> None:
+    case = _accepted(city)
+    with pytest.raises(ValidationError) as info:
+        actions.send_back_case(case, actor=city.user("handler"), reason="长" * 2001)
+    assert "reason" in info.value.message_dict
+    actions.resolve_case(case, actor=city.user("handler"), resolution="已处理")
+    actions.rate_case(case, actor=None, rating=Rating.DISSATISFIED)
+    with pytest.raises(ValidationError):
+        actions.reopen_case(case, actor=None, reason="x" * 3_000_000)
+    case.refresh_from_db()
+    assert case.status == Status.RESOLVED
+    too_many = {f"q{i}": "a" for i in range(60)}
+    with pytest.raises(ValidationError) as info:
+        submit_case(
+            actor=None,
+            submission=Submission(channel=Channel.WEB, title="t", text="ok", attributes=too_many),
+        )
+    assert "attributes" in info.value.message_dict

@@ -93,3 +93,42 @@ def test_configurable_in_admin(client, city: City, model: str) -> None:
     client.force_login(root)
     assert client.get(reverse(f"admin:org_{model}_changelist")).status_code == 200
     assert client.get(reverse(f"admin:org_{model}_add")).status_code == 200
+
+
+def test_renaming_or_moving_an_area_carries_its_subtree_and_cases(city: City) -> None:
+    from tests.conftest import make_case
+    from urbangov.cases.queries import scoped
+
+    case = make_case(city)  # located in D1's first grid cell
+    d1 = Area.objects.get(code="D1")
+    d1.code = "EAST"
+    d1.save()
+    grid = Area.objects.get(code="D1S1C1G1")
+    assert grid.path == "/C/EAST/D1S1/D1S1C1/D1S1C1G1/"
+    # The street office of that district still sees the case.
+    from urbangov.org.models import Membership, Role
+
+    Membership.objects.create(user=city.user("handler_d1"), unit=city.office_d1, role=Role.OPERATOR)
+    assert case in scoped(city.user("handler_d1"))
+    street = Area.objects.get(code="D1S1")
+    with pytest.raises(ValidationError):
+        d1.parent = Area.objects.get(code="D1S1C1")
+        d1.full_clean()
+    assert street.path == "/C/EAST/D1S1/"
+
+
+def test_admin_changes_are_on_the_audit_log(client, city: City) -> None:
+    from django.contrib.auth import get_user_model
+
+    from urbangov.privacy.models import AuditEvent
+
+    root = get_user_model().objects.create_superuser("root", "root@example.org", "pw-root-123")
+    client.force_login(root)
+    url = reverse("admin:org_slapolicy_change", args=[SlaPolicy.objects.get(urgency="ordinary").pk])
+    response = client.post(url, {"urgency": "ordinary", "resolve_hours": 120, "response_hours": 24})
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="admin.org.slapolicy.change")
+    assert event.actor == root and event.data == {"changed": ["resolve_hours"]}
+    url = reverse("admin:org_membership_delete", args=[city.user("outsider").memberships.get().pk])
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert AuditEvent.objects.filter(action="admin.org.membership.delete").count() == 1

@@ -171,3 +171,18 @@ def test_appends_do_not_wait_for_each_other_and_late_commits_are_sealed() -> Non
     second = seal_audit_log()
     assert second.sealed == 1 and AuditSeal.objects.get(seq=2).event_id == late["id"]
     assert verify_chain().ok
+
+
+def test_a_separate_audit_key_signs_checkpoints(settings) -> None:
+    from urbangov.privacy.actions import signature_ok
+
+    _append(2)
+    settings.URBANGOV_AUDIT_KEY = "audit-key-1"
+    seal_audit_log()
+    checkpoint = AuditCheckpoint.objects.get()
+    assert signature_ok(checkpoint)
+    # Rotating SECRET_KEY leaves the chain verifiable; changing the audit key does not.
+    settings.SECRET_KEY = "another-secret-key"
+    assert verify_chain().ok
+    settings.URBANGOV_AUDIT_KEY = "audit-key-2"
+    assert not verify_chain().ok

@@ -8,7 +8,8 @@ API, Open311, commands, tasks) authorize first with :mod:`urbangov.cases.permiss
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -107,6 +108,57 @@ class SubmitResult:
     created: bool
 
 
+# Control characters (NUL above all) and lone surrogates: PostgreSQL cannot store NUL in text
+# and no database can encode a lone surrogate, so they are refused with a message up front.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+# Notes and reasons staff or residents write on a case; the reply to the resident and the
+# description itself may be as long as a case text.
+NOTE_MAX = 2000
+ATTRIBUTES_MAX_KEYS = 50
+ATTRIBUTE_VALUE_MAX = 1000
+
+
+def text_problem(value: str, limit: int) -> str | None:
+    """Why ``value`` cannot be stored as text of at most ``limit`` characters, or None."""
+    if _UNSTORABLE.search(value):
+        return _("The text contains control characters or invalid characters.")
+    if len(value) > limit:
+        return _("The text is %(n)d characters long; at most %(max)d are allowed.") % {
+            "n": len(value),
+            "max": limit,
+        }
+    return None
+
+
+def clean_text(value: str, *, field: str, limit: int, required: str | None = None) -> str:
+    """The text stripped; a ValidationError naming ``field`` when it is unstorable, too long,
+    or empty where ``required`` (the message to give) is set."""
+    value = (value or "").strip()
+    problem = text_problem(value, limit)
+    if problem:
+        raise ValidationError({field: [problem]})
+    if required and not value:
+        raise ValidationError({field: [required]})
+    return value
+
+
+def _attributes_problem(attributes: dict[str, Any]) -> str | None:
+    if not isinstance(attributes, dict) or len(attributes) > ATTRIBUTES_MAX_KEYS:
+        return _("At most %(n)d answers to extra questions.") % {"n": ATTRIBUTES_MAX_KEYS}
+    for key, value in attributes.items():
+        values = value if isinstance(value, list) else [value]
+        for item in [key, *values]:
+            if isinstance(item, bool | int | float) or item is None:
+                continue
+            if not isinstance(item, str):
+                return _("Answers to extra questions are text, numbers or lists of them.")
+            problem = text_problem(item, ATTRIBUTE_VALUE_MAX)
+            if problem:
+                return problem
+    return None
+
+
 def _validate(sub: Submission) -> list[tuple[Upload, str]]:
     """Check a submission; raise one ValidationError naming every bad field."""
     limits = settings.URBANGOV
@@ -126,6 +178,8 @@ def _validate(sub: Submission) -> list[tuple[Upload, str]]:
             _("The description is %(n)d characters long; at most %(max)d are allowed.")
             % {"n": len(text), "max": limits["CASE_TEXT_MAX"]},
         )
+    elif _UNSTORABLE.search(text):
+        bad("text", _("The text contains control characters or invalid characters."))
     if len(title) > limits["CASE_TITLE_MAX"]:
         bad(
             "title",
@@ -133,6 +187,17 @@ def _validate(sub: Submission) -> list[tuple[Upload, str]]:
         )
     if len(sub.address) > 300:
         bad("address", _("The address may be at most 300 characters."))
+    for name, value in (
+        ("title", title),
+        ("address", sub.address),
+        ("contact_name", sub.contact_name),
+        ("contact_phone", sub.contact_phone),
+    ):
+        if _UNSTORABLE.search(value):
+            bad(name, _("The text contains control characters or invalid characters."))
+    attributes_problem = _attributes_problem(sub.attributes)
+    if attributes_problem:
+        bad("attributes", attributes_problem)
     if (sub.lat is None) != (sub.lon is None):
         bad("location", _("Give both latitude and longitude, or neither."))
     elif sub.lat is not None and sub.lon is not None:
@@ -358,25 +423,33 @@ def _apply(
     note: str = "",
     data: dict[str, Any] | None = None,
     label: str | None = None,
-    check: Any = None,
+    check: Callable[[Case], Extra | None] | None = None,
 ) -> Case:
     """Move ``case`` by transition ``name``; must run inside ``transaction.atomic``.
 
     ``check`` is called with the locked row before anything changes, for rules beyond the
-    table (a reopen window, a pending extension); it raises to refuse.
+    table (a reopen window, a pending extension); it raises to refuse, and may return more
+    changes and data worked out from the locked row.
     """
     transition = TRANSITIONS[name]
     locked = Case.objects.select_for_update().get(pk=case.pk)
     if locked.status not in transition.sources:
         raise TransitionError(locked, name, locked.status)
-    if check is not None:
-        check(locked)
+    extra = check(locked) if check is not None else None
+    if extra is not None:
+        changes = {**(changes or {}), **extra.changes}
+        data = {**(data or {}), **extra.data}
     from_status = locked.status
     now = timezone.now()
     fields = {"status": transition.target or locked.status, "updated_at": now, **(changes or {})}
     for attr, value in fields.items():
         setattr(locked, attr, value)
     locked.save(update_fields=list(fields))
+    if from_status == Status.ACCEPTED and locked.status != Status.ACCEPTED:
+        # The unit no longer holds the case: a request for more time has nothing left to ask.
+        ExtensionRequest.objects.filter(case=locked, status=ExtensionStatus.PENDING).update(
+            status=ExtensionStatus.WITHDRAWN, decided_at=now
+        )
     payload = {"from": from_status, "to": locked.status, **(data or {})}
     _event(
         locked,
@@ -395,10 +468,20 @@ def _apply(
     return locked
 
 
-def _require(text: str, message: str) -> str:
-    if not text or not text.strip():
-        raise ValidationError(message)
-    return text.strip()
+@dataclass
+class Extra:
+    """What a transition's check adds once it has seen the locked row."""
+
+    changes: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _note(value: str, field: str = "note") -> str:
+    return clean_text(value, field=field, limit=NOTE_MAX)
+
+
+def _require(value: str, message: str, field: str = "note", limit: int = NOTE_MAX) -> str:
+    return clean_text(value, field=field, limit=limit, required=message)
 
 
 # --- one action per transition -------------------------------------------------------------
@@ -432,6 +515,7 @@ def dispatch_case(
     note: str = "",
 ) -> Case:
     """Send the case to a handling unit and start its clocks (派单)."""
+    note = _note(note)
     if not unit.active:
         raise ValidationError(_("%(unit)s is not an active unit.") % {"unit": unit})
     if urgency is not None and urgency not in Urgency.values:
@@ -439,7 +523,13 @@ def dispatch_case(
     with transaction.atomic():
         current = Case.objects.select_related("category", "reported_category").get(pk=case.pk)
         chosen = category or current.category or current.reported_category
-        level = urgency or (chosen.urgency if chosen and not current.category else current.urgency)
+        if urgency:
+            level = urgency
+        elif category is not None or (chosen is not None and current.category is None):
+            # A category chosen now (a first dispatch, or a correction) brings its own class.
+            level = chosen.urgency if chosen is not None else current.urgency
+        else:
+            level = current.urgency
         now = timezone.now()
         respond_by, resolve_by = deadlines_for(chosen, level, now)
         return _apply(
@@ -467,6 +557,7 @@ def dispatch_case(
 
 def accept_case(case: Case, *, actor: Actor, note: str = "") -> Case:
     """The handling unit takes the case on (签收)."""
+    note = _note(note)
     with transaction.atomic():
         return _apply(
             case, "accept", actor=actor, changes={"accepted_at": timezone.now()}, note=note
@@ -475,7 +566,7 @@ def accept_case(case: Case, *, actor: Actor, note: str = "") -> Case:
 
 def send_back_case(case: Case, *, actor: Actor, reason: str) -> Case:
     """The unit says the case is not theirs; it goes back to the dispatch queue (退单)."""
-    reason = _require(reason, _("Say why the case is sent back."))
+    reason = _require(reason, _("Say why the case is sent back."), "reason")
     with transaction.atomic():
         previous = case.unit
         return _apply(
@@ -496,7 +587,7 @@ def send_back_case(case: Case, *, actor: Actor, reason: str) -> Case:
 
 def request_extension(case: Case, *, actor: Actor, hours: int, reason: str) -> ExtensionRequest:
     """The handler asks for more time (延期申请)."""
-    reason = _require(reason, _("Say why more time is needed."))
+    reason = _require(reason, _("Say why more time is needed."), "reason")
     if not 1 <= int(hours) <= 24 * 90:
         raise ValidationError(_("An extension is between 1 hour and 90 days."))
 
@@ -518,57 +609,66 @@ def request_extension(case: Case, *, actor: Actor, hours: int, reason: str) -> E
         )
 
 
-def _pending_extension(case: Case) -> ExtensionRequest:
-    pending = case.extensions.filter(status=ExtensionStatus.PENDING).first()
+def _decide_extension(locked: Case, granted: bool) -> Extra:
+    """Lock the pending request with the case, so that one decision settles it."""
+    pending = (
+        ExtensionRequest.objects.select_for_update()
+        .filter(case=locked, status=ExtensionStatus.PENDING)
+        .first()
+    )
     if pending is None:
         raise ValidationError(_("No extension request is waiting for a decision."))
-    return pending
+    extra = Extra(data={"hours": pending.hours, "request": pending.pk})
+    if granted:
+        new_due = (locked.resolve_due or timezone.now()) + timedelta(hours=pending.hours)
+        extra.changes["resolve_due"] = new_due
+        extra.data["resolve_due"] = new_due.isoformat()
+    return extra
+
+
+def _settle_extension(case: Case, *, actor: Actor, status: str, note: str) -> None:
+    settled = ExtensionRequest.objects.filter(case=case, status=ExtensionStatus.PENDING).update(
+        status=status, decided_by=actor_user(actor), decided_at=timezone.now(), decision_note=note
+    )
+    assert settled == 1, "the pending request was locked with the case"
 
 
 def grant_extension(case: Case, *, actor: Actor, note: str = "") -> Case:
+    note = _note(note)
     with transaction.atomic():
-        pending = _pending_extension(case)
-        current = Case.objects.get(pk=case.pk)
-        base = current.resolve_due or timezone.now()
-        new_due = base + timedelta(hours=pending.hours)
         updated = _apply(
             case,
             "grant_extension",
             actor=actor,
             note=note,
-            changes={"resolve_due": new_due},
-            data={"hours": pending.hours, "resolve_due": new_due.isoformat()},
+            check=lambda locked: _decide_extension(locked, granted=True),
         )
-        ExtensionRequest.objects.filter(pk=pending.pk).update(
-            status=ExtensionStatus.GRANTED,
-            decided_by=actor_user(actor),
-            decided_at=timezone.now(),
-            decision_note=note,
-        )
+        _settle_extension(case, actor=actor, status=ExtensionStatus.GRANTED, note=note)
         return updated
 
 
 def refuse_extension(case: Case, *, actor: Actor, note: str) -> Case:
     note = _require(note, _("Say why the extension is refused."))
     with transaction.atomic():
-        pending = _pending_extension(case)
         updated = _apply(
-            case, "refuse_extension", actor=actor, note=note, data={"hours": pending.hours}
+            case,
+            "refuse_extension",
+            actor=actor,
+            note=note,
+            check=lambda locked: _decide_extension(locked, granted=False),
         )
-        ExtensionRequest.objects.filter(pk=pending.pk).update(
-            status=ExtensionStatus.REFUSED,
-            decided_by=actor_user(actor),
-            decided_at=timezone.now(),
-            decision_note=note,
-        )
+        _settle_extension(case, actor=actor, status=ExtensionStatus.REFUSED, note=note)
         return updated
 
 
 def resolve_case(case: Case, *, actor: Actor, resolution: str) -> Case:
     """The unit has done what it can and tells the resident how (办结)."""
-    resolution = _require(resolution, _("Write the reply to the resident."))
-    if len(resolution) > settings.URBANGOV["CASE_TEXT_MAX"]:
-        raise ValidationError(_("The reply is too long."))
+    resolution = _require(
+        resolution,
+        _("Write the reply to the resident."),
+        "resolution",
+        settings.URBANGOV["CASE_TEXT_MAX"],
+    )
     with transaction.atomic():
         return _apply(
             case,
@@ -580,6 +680,7 @@ def resolve_case(case: Case, *, actor: Actor, resolution: str) -> Case:
 
 
 def close_case(case: Case, *, actor: Actor, note: str = "") -> Case:
+    note = _note(note)
     with transaction.atomic():
         return _apply(case, "close", actor=actor, note=note, changes={"closed_at": timezone.now()})
 
@@ -588,8 +689,7 @@ def rate_case(case: Case, *, actor: Actor, rating: str, comment: str = "") -> Fe
     """The resident rates the resolution; a satisfied rating closes the case."""
     if rating not in Rating.values:
         raise ValidationError(_("Unknown rating %(value)r.") % {"value": rating})
-    if len(comment) > 2000:
-        raise ValidationError(_("The comment may be at most 2000 characters."))
+    comment = _note(comment, "comment")
 
     def not_rated(locked: Case) -> None:
         if locked.feedback.filter(round=locked.reopen_count).exists():
@@ -621,6 +721,7 @@ def rate_case(case: Case, *, actor: Actor, rating: str, comment: str = "") -> Fe
 
 def reopen_case(case: Case, *, actor: Actor, reason: str = "") -> Case:
     """A dissatisfied resident reopens the case within the window (重办)."""
+    reason = _note(reason, "reason")
 
     def dissatisfied_in_window(locked: Case) -> None:
         last = locked.feedback.filter(round=locked.reopen_count).first()
@@ -658,24 +759,32 @@ def reopen_case(case: Case, *, actor: Actor, reason: str = "") -> Case:
 
 def merge_case(case: Case, *, actor: Actor, into: Case, note: str = "") -> Case:
     """Mark the case a duplicate of ``into``; the resident follows that one instead."""
+    note = _note(note)
     if into.pk == case.pk:
         raise ValidationError(_("A case cannot be merged into itself."))
-    if into.status == Status.MERGED:
-        raise ValidationError(_("Merge into the surviving case, not into another duplicate."))
+
+    def survivor_still_stands(locked: Case) -> Extra:
+        survivor = Case.objects.get(pk=into.pk)
+        if survivor.status in (Status.MERGED, Status.REJECTED):
+            raise ValidationError(
+                {
+                    "into": [
+                        _("Merge into the surviving case, not into a duplicate or a rejected case.")
+                    ]
+                }
+            )
+        return Extra(changes={"merged_into": survivor}, data={"into": survivor.tracking_code})
+
     with transaction.atomic():
-        return _apply(
-            case,
-            "merge",
-            actor=actor,
-            note=note,
-            changes={"merged_into": into},
-            data={"into": into.tracking_code},
-        )
+        # Both rows locked, in id order, before anything is read: merging A into B and B into
+        # A at the same moment then runs one after the other, and the second is refused.
+        list(Case.objects.select_for_update().filter(pk__in=[case.pk, into.pk]).order_by("pk"))
+        return _apply(case, "merge", actor=actor, note=note, check=survivor_still_stands)
 
 
 def reject_case(case: Case, *, actor: Actor, reason: str) -> Case:
     """Not a matter for the city (不予受理); the reason is shown to the resident."""
-    reason = _require(reason, _("Say why the case is out of scope."))
+    reason = _require(reason, _("Say why the case is out of scope."), "reason")
     with transaction.atomic():
         return _apply(
             case,

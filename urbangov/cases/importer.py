@@ -39,7 +39,13 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from urbangov.cases.actions import HistoricCase, HistoricEvent, deadlines_for, load_history
+from urbangov.cases.actions import (
+    HistoricCase,
+    HistoricEvent,
+    deadlines_for,
+    load_history,
+    text_problem,
+)
 from urbangov.cases.models import Case, Channel, Status
 from urbangov.cases.transitions import TRANSITIONS
 from urbangov.org import actions as org_actions
@@ -850,6 +856,14 @@ class _RowReader:
                     % {"n": len(fields), "h": len(self.header)}
                 ]
             fields = fields[: len(self.header)]
+        unstorable = [
+            self.header[i] for i, f in enumerate(fields) if text_problem(f, len(f)) is not None
+        ]
+        if unstorable:
+            return [
+                _("%(columns)s: control characters or invalid characters")
+                % {"columns": ", ".join(unstorable)}
+            ]
         plan = self.plan
         external_id = self.value(fields, "external_id")
         if "external_id" not in self.cols:

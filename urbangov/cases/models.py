@@ -291,6 +291,8 @@ class ExtensionStatus(models.TextChoices):
     PENDING = "pending", _("pending")
     GRANTED = "granted", _("granted")
     REFUSED = "refused", _("refused")
+    # The case left the unit's hands (sent back, resolved, merged) before a decision.
+    WITHDRAWN = "withdrawn", _("withdrawn")
 
 
 class ExtensionRequest(models.Model):

@@ -9,10 +9,11 @@ from urbangov.org.models import (
     SlaPolicy,
     Unit,
 )
+from urbangov.privacy.admin import AuditedAdmin
 
 
 @admin.register(Area)
-class AreaAdmin(admin.ModelAdmin[Area]):
+class AreaAdmin(AuditedAdmin[Area]):
     list_display = ("code", "name", "level", "parent", "population")
     list_filter = ("level", "income_band")
     search_fields = ("code", "name")
@@ -20,14 +21,14 @@ class AreaAdmin(admin.ModelAdmin[Area]):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin[Category]):
+class CategoryAdmin(AuditedAdmin[Category]):
     list_display = ("code", "name", "name_en", "parent", "urgency", "resolve_hours", "active")
     list_filter = ("urgency", "active", "parent")
     search_fields = ("code", "name", "name_en", "keywords")
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin[SlaPolicy]):
+class SlaPolicyAdmin(AuditedAdmin[SlaPolicy]):
     list_display = ("urgency", "resolve_hours", "response_hours")
 
 
@@ -38,7 +39,7 @@ class MembershipInline(admin.TabularInline[Membership, Unit]):
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin[Unit]):
+class UnitAdmin(AuditedAdmin[Unit]):
     list_display = ("code", "name", "kind", "active")
     list_filter = ("kind", "active")
     search_fields = ("code", "name")
@@ -47,20 +48,20 @@ class UnitAdmin(admin.ModelAdmin[Unit]):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin[Membership]):
+class MembershipAdmin(AuditedAdmin[Membership]):
     list_display = ("user", "unit", "role")
     list_filter = ("role",)
     raw_id_fields = ("user", "unit")
 
 
 @admin.register(Facility)
-class FacilityAdmin(admin.ModelAdmin[Facility]):
+class FacilityAdmin(AuditedAdmin[Facility]):
     list_display = ("name", "kind", "capacity", "area")
     list_filter = ("kind",)
     search_fields = ("name",)
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
+class ApiTokenAdmin(AuditedAdmin[ApiToken]):
     list_display = ("name", "user", "created_at", "last_used_at", "revoked")
     readonly_fields = ("key_hash", "created_at", "last_used_at")

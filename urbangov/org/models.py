@@ -10,7 +10,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
+from django.db.models import Value
+from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext_lazy as _
 
 
@@ -78,12 +80,27 @@ class Area(models.Model):
         return self.name
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        old_path = self.path
         self.path = (self.parent.path if self.parent else "/") + self.code + "/"
-        super().save(*args, **kwargs)
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if old_path and old_path != self.path:
+                # A new code or parent moves the whole subtree: every path below follows, or
+                # staff scoped to these areas would lose sight of their cases.
+                Area.objects.filter(path__startswith=old_path).exclude(pk=self.pk).update(
+                    path=Concat(Value(self.path), Substr("path", len(old_path) + 1))
+                )
 
     def clean(self) -> None:
         if self.parent is None and self.level != Level.CITY:
             raise ValidationError({"parent": _("Only the city has no parent area.")})
+        if (
+            self.parent is not None
+            and self.pk is not None
+            and self.path
+            and (self.parent.path.startswith(self.path))
+        ):
+            raise ValidationError({"parent": _("An area cannot sit inside itself.")})
         if self.parent is not None and LEVEL_ORDER.index(Level(self.level)) != (
             LEVEL_ORDER.index(Level(self.parent.level)) + 1
         ):
