@@ -46,6 +46,33 @@ def _fresh_geo_index() -> None:
 
 
 @dataclass
+class RateClock:
+    """The clock the rate limiter counts its fixed windows by, pinned for a test."""
+
+    now: float
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def rate_clock(monkeypatch: pytest.MonkeyPatch) -> RateClock:
+    """Pin the rate limiter's clock at a UTC midnight, where every window (second, minute,
+    hour, day) opens, so that no window boundary can fall inside a test; counters start empty.
+    Only the limiter's clock: the Retry-After a view computes still reads the real time."""
+    from types import SimpleNamespace
+
+    from django.core.cache import cache
+
+    from urbangov.privacy import ratelimit
+
+    clock = RateClock(now=1_767_225_600.0)  # 2026-01-01T00:00:00Z
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: clock.now))
+    cache.clear()
+    return clock
+
+
+@dataclass
 class City:
     city: Area
     d1: Area

@@ -41,8 +41,12 @@ class UnsupportedMediaType(ValueError):
 
 
 def is_json(content_type: str) -> bool:
-    # No type at all is read as JSON too: curl and many HTTP libraries send none by default.
-    return content_type in ("", "application/json", "text/plain") or content_type.endswith("+json")
+    # Only JSON's own types. text/plain or no type at all is what another site's page can
+    # make its visitors' browsers POST without a CORS preflight; reading those as JSON would
+    # let it create cases from their browsers.
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
 
 
 class JsonParser(Parser):
@@ -95,7 +99,8 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return error_response(
             request,
             415,
-            _("Send the body as application/json, not %(type)s.") % {"type": exc.__cause__},
+            _("Send the body as application/json, not %(type)s.")
+            % {"type": str(exc.__cause__) or "(none)"},
         )
     response = error_response(request, exc.status_code, _body_error(exc.__cause__) or str(exc))
     for name, value in getattr(exc, "headers", {}).items():

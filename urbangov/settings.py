@@ -81,6 +81,10 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 
+# Signs the audit log's checkpoints; without it they are signed with SECRET_KEY, which then
+# can never be rotated without breaking `urbangov auditlog verify`.
+URBANGOV_AUDIT_KEY = envsecret("URBANGOV_AUDIT_KEY")
+
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 
@@ -100,6 +104,7 @@ INSTALLED_APPS = [
     "urbangov.privacy",
     "urbangov.org",
     "urbangov.cases",
+    "urbangov.participation",
     "urbangov.portal",
     "urbangov.open311",
     "urbangov.demo",
@@ -111,6 +116,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF, which reads the body: refuses an oversized page POST unread.
+    "urbangov.cases.uploads.RequestBodyCap",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -252,6 +259,13 @@ URBANGOV: dict[str, Any] = {
     "OPEN311_JURISDICTION_ID": os.environ.get("URBANGOV_OPEN311_JURISDICTION_ID", ""),
     "OPEN311_CONTACT": os.environ.get("URBANGOV_OPEN311_CONTACT", ""),
     "OPEN311_KEY_SERVICE": os.environ.get("URBANGOV_OPEN311_KEY_SERVICE", ""),
+    # Publish residents' descriptions and staff replies in Open311 GET requests (masked, but
+    # names and addresses are not yet redacted); off: the service and the status only.
+    "OPEN311_PUBLISH_TEXT": envbool("URBANGOV_OPEN311_PUBLISH_TEXT", False),
+    # Deliberation hall: supporters a residents' petition needs to open a topic, and how long
+    # it collects support.
+    "PETITION_THRESHOLD": envint("URBANGOV_PETITION_THRESHOLD", 100),
+    "PETITION_DAYS": envint("URBANGOV_PETITION_DAYS", 60),
 }
 
 LOGGING = {

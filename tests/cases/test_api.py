@@ -22,7 +22,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from tests.conftest import PASSWORD, City, make_case
+from tests.conftest import PASSWORD, City, RateClock, make_case
 from urbangov.cases import actions
 from urbangov.cases.models import Attachment, Case, CaseEvent, Channel, Rating, Status
 from urbangov.org.actions import create_api_token, revoke_api_token
@@ -154,7 +154,7 @@ def test_staff_channels_need_a_staff_token(city: City) -> None:
     r = post_json(anon(), CASES, {"text": "电话反映噪音", "channel": "phone"})
     assert r.status_code == 401 and "staff" in r.json()["detail"]
     r = post_json(nobody, CASES, {"text": "电话反映噪音", "channel": "counter"})
-    assert r.status_code == 403 and "staff" in r.json()["detail"]
+    assert r.status_code == 403 and "operators, handlers and supervisors" in r.json()["detail"]
     assert snapshot() == before
     r = post_json(staff(city, "operator"), CASES, {"text": "电话反映噪音", "channel": "phone"})
     assert r.status_code == 201
@@ -274,8 +274,9 @@ def test_multipart_refuses_files_that_are_not_photos_or_too_large(
     assert snapshot() == before
 
 
-def test_residents_are_rate_limited_per_address_staff_are_not(city: City, settings: Any) -> None:
-    # Per day, so that no window boundary falls inside the test.
+def test_residents_are_rate_limited_per_address_staff_are_not(
+    city: City, settings: Any, rate_clock: RateClock
+) -> None:
     settings.URBANGOV = {**settings.URBANGOV, "PUBLIC_SUBMIT_RATE": "2/d"}
     here = anon(REMOTE_ADDR="203.0.113.7")
     codes = [post_json(here, CASES, {"text": f"路灯不亮 {i}"}).status_code for i in range(3)]
@@ -294,6 +295,97 @@ def test_residents_are_rate_limited_per_address_staff_are_not(city: City, settin
         for _ in range(3)
     ]
     assert codes == [201, 201, 201]
+
+
+@pytest.mark.parametrize("role", ["auditor", "analyst", "algorithm_officer"])
+def test_staff_roles_that_take_no_cases_in_are_residents_here(
+    city: City, settings: Any, rate_clock: RateClock, role: str
+) -> None:
+    settings.URBANGOV = {**settings.URBANGOV, "PUBLIC_SUBMIT_RATE": "2/d"}
+    client = staff(city, role)
+    before = snapshot()
+    for i, channel in enumerate(("phone", "counter", "assisted")):
+        r = post_json(
+            client, CASES, {"text": "电话反映噪音", "channel": channel}, REMOTE_ADDR=f"10.0.0.{i}"
+        )
+        assert r.status_code == 403, (channel, r.content)
+        assert "operators, handlers and supervisors" in r.json()["detail"]
+    assert snapshot() == before
+    # As residents: web or app, within the public limit per address.
+    codes = [
+        post_json(client, CASES, {"text": f"路灯不亮 {i}"}, REMOTE_ADDR="203.0.113.9").status_code
+        for i in range(3)
+    ]
+    assert codes == [201, 201, 429]
+    case = Case.objects.order_by("id").first()
+    assert case is not None and case.channel == Channel.APP
+
+
+@pytest.mark.parametrize("role", ["operator", "handler", "supervisor", "admin"])
+def test_roles_that_take_cases_in_use_staff_channels_without_the_limit(
+    city: City, settings: Any, rate_clock: RateClock, role: str
+) -> None:
+    settings.URBANGOV = {**settings.URBANGOV, "PUBLIC_SUBMIT_RATE": "1/d"}
+    client = staff(city, role)
+    codes = [
+        post_json(
+            client, CASES, {"text": "电话", "channel": channel}, REMOTE_ADDR="203.0.113.10"
+        ).status_code
+        for channel in ("phone", "counter", "assisted")
+    ]
+    assert codes == [201, 201, 201]
+    assert set(Case.objects.values_list("submitted_by", flat=True)) == {city.user(role).pk}
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded", ""],
+    ids=["text-plain", "text-plain-charset", "urlencoded", "none"],
+)
+def test_bodies_a_cross_site_page_could_send_are_415(city: City, content_type: str) -> None:
+    # What another site's page can make its visitors' browsers POST without a CORS preflight
+    # (a form, or fetch with a string or Blob body): never read as a case.
+    before = snapshot()
+    body = json.dumps({"text": "路灯不亮", "address": "幸福路 1 号"})
+    r = anon().generic("POST", CASES, body, content_type=content_type)
+    assert r.status_code == 415, r.content
+    assert "application/json" in r.json()["detail"]
+    case = resolved(city)
+    mid = snapshot()
+    track = f"/api/v1/track/{case.tracking_code}/rating"
+    r = anon().generic(
+        "POST", track, json.dumps({"rating": "satisfied"}), content_type=content_type
+    )
+    assert r.status_code == 415, r.content
+    assert "application/json" in r.json()["detail"]
+    case.refresh_from_db()
+    assert case.status == Status.RESOLVED and not case.feedback.exists()
+    assert snapshot() == mid and before[0] == 0
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", "application/vnd.x+json"],
+)
+def test_json_is_read_under_its_own_types(city: City, content_type: str) -> None:
+    body = json.dumps({"text": "路灯不亮", "address": "幸福路 1 号"})
+    r = anon().generic("POST", CASES, body, content_type=content_type)
+    assert r.status_code == 201, r.content
+
+
+def test_more_files_than_a_case_may_carry_are_refused_unread(city: City, settings: Any) -> None:
+    most = settings.URBANGOV["ATTACHMENTS_PER_CASE"]
+    before = snapshot()
+    files = []
+    for i in range(most + 1):
+        # Not one of them is a photo: counted first, so the count is what is refused.
+        junk = io.BytesIO(b"#!/bin/sh\n" * 10)
+        junk.name = f"photo{i}.jpg"
+        files.append(junk)
+    r = anon().post(CASES, {"text": "井盖破损", "address": "幸福路 1 号", "attachments": files})
+    assert r.status_code == 400
+    assert r.json()["errors"]["attachments"] == [f"At most {most} files may be attached."]
+    assert snapshot() == before
 
 
 # --- staff: list ------------------------------------------------------------------------------
@@ -684,6 +776,43 @@ def test_tracking_shows_public_fields_only(city: City) -> None:
         assert secret not in text, secret
 
 
+def test_a_duplicates_reporter_follows_the_survivor_without_its_code(city: City) -> None:
+    duplicate = make_case(city, text="路灯坏了 A", contact_phone="13900000001")
+    survivor = make_case(city, text="路灯坏了 B", contact_phone="13900000002")
+    actions.merge_case(duplicate, actor=city.user("operator"), into=survivor)
+    base = f"/api/v1/track/{duplicate.tracking_code}"
+    r = anon().get(base)
+    assert r.status_code == 200
+    assert r.json()["status"] == "merged"
+    assert r.json()["merged_into"] == {
+        "status": "awaiting_dispatch",
+        "status_label": "awaiting dispatch",
+        "unit": None,
+        "resolved_at": None,
+        "resolution": "",
+    }
+    assert survivor.tracking_code not in r.content.decode()
+    # The survivor is handled and answered: the duplicate's reporter reads along.
+    actions.dispatch_case(survivor, actor=city.user("operator"), unit=city.water_dept)
+    actions.accept_case(survivor, actor=city.user("handler"))
+    actions.resolve_case(survivor, actor=city.user("handler"), resolution="路灯已更换")
+    r = anon().get(base)
+    followed = r.json()["merged_into"]
+    assert (followed["status"], followed["unit"], followed["resolution"]) == (
+        "resolved",
+        "市水务局",
+        "路灯已更换",
+    )
+    assert followed["resolved_at"] is not None
+    assert survivor.tracking_code not in r.content.decode()
+    assert survivor.tracking_code.replace("-", "") not in r.content.decode()
+    # Only read: the duplicate's code moves neither case.
+    r = post_json(anon(), f"{base}/rating", {"rating": "satisfied"})
+    assert r.status_code in (400, 409)
+    survivor.refresh_from_db()
+    assert survivor.status == Status.RESOLVED and not survivor.feedback.exists()
+
+
 def test_unknown_tracking_code_is_404(city: City) -> None:
     r = anon().get("/api/v1/track/AAAAA-AAAAA")
     assert r.status_code == 404 and "AAAAA-AAAAA" in r.json()["detail"]
@@ -725,7 +854,7 @@ def test_satisfied_rating_closes_the_case(city: City) -> None:
     )
 
 
-def test_track_writes_are_rate_limited(city: City, settings: Any) -> None:
+def test_track_writes_are_rate_limited(city: City, settings: Any, rate_clock: RateClock) -> None:
     settings.URBANGOV = {**settings.URBANGOV, "PUBLIC_SUBMIT_RATE": "1/d"}
     case = resolved(city)
     base = f"/api/v1/track/{case.tracking_code}"
@@ -734,6 +863,24 @@ def test_track_writes_are_rate_limited(city: City, settings: Any) -> None:
     assert post_json(client, f"{base}/rating", {"rating": "satisfied"}).status_code == 429
     case.refresh_from_db()
     assert case.status == Status.RESOLVED
+
+
+def test_only_roles_that_take_cases_in_act_for_residents_without_the_limit(
+    city: City, settings: Any, rate_clock: RateClock
+) -> None:
+    settings.URBANGOV = {**settings.URBANGOV, "PUBLIC_SUBMIT_RATE": "1/d"}
+    case = resolved(city)
+    base = f"/api/v1/track/{case.tracking_code}"
+    auditor = staff(city, "auditor")
+    here = {"REMOTE_ADDR": "198.51.100.2"}
+    assert post_json(auditor, f"{base}/reopen", {}, **here).status_code == 400
+    assert post_json(auditor, f"{base}/rating", {"rating": "basic"}, **here).status_code == 429
+    assert not case.feedback.exists()
+    # An operator's callback survey (回访) from the same address is not held back.
+    operator = staff(city, "operator")
+    assert post_json(operator, f"{base}/reopen", {}, **here).status_code == 400
+    r = post_json(operator, f"{base}/rating", {"rating": "basic"}, **here)
+    assert r.status_code == 200 and r.json()["status"] == "closed"
 
 
 # --- docs ------------------------------------------------------------------------------------------

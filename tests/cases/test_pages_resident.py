@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.conftest import City, make_case
+from tests.conftest import City, RateClock, make_case
 from urbangov.cases import actions
 from urbangov.cases.models import Attachment, Case, Channel, Feedback, Rating, Status
 from urbangov.privacy.models import AuditEvent
@@ -184,7 +184,9 @@ def test_bad_file_is_refused_and_nothing_is_stored(
     assert Case.objects.count() == 0 and Attachment.objects.count() == 0
 
 
-def test_public_submit_is_rate_limited(city: City, en: Client, settings: Any) -> None:
+def test_public_submit_is_rate_limited(
+    city: City, en: Client, settings: Any, rate_clock: RateClock
+) -> None:
     settings.URBANGOV = {**settings.URBANGOV, "PUBLIC_SUBMIT_RATE": "2/m"}
     for n in range(2):
         response = en.post(reverse("cases:submit"), report(city, submission_key=f"key-number-{n}"))
@@ -342,9 +344,116 @@ def test_merged_and_rejected_cases_say_why(city: City, en: Client) -> None:
     actions.merge_case(dup, actor=city.user("operator"), into=keep)
     actions.reject_case(junk, actor=city.user("operator"), reason="属于私人纠纷，请咨询法律援助")
     html = en.get(reverse("cases:track_case", args=[dup.tracking_code])).content.decode()
-    assert reverse("cases:track_case", args=[keep.tracking_code]) in html
+    assert "the city follows it up there" in html
     html = en.get(reverse("cases:track_case", args=[junk.tracking_code])).content.decode()
     assert "属于私人纠纷" in html
+
+
+def _codes(html: str, case: Case) -> bool:
+    code = case.tracking_code
+    return any(c in html for c in (code, code.replace("-", ""), code.lower()))
+
+
+def test_a_duplicates_reporter_sees_the_survivor_read_only(city: City, en: Client) -> None:
+    survivor = _resolved(city)
+    dup = make_case(city, text="同一处水管漏水", contact_phone="13900000002")
+    actions.merge_case(dup, actor=city.user("operator"), into=survivor)
+    html = en.get(reverse("cases:track_case", args=[dup.tracking_code])).content.decode()
+    notice = html[html.index('aria-labelledby="merged-heading"') :]
+    notice = notice[: notice.index("</section>")]
+    # The survivor's status, unit and reply...
+    assert 'class="status status-resolved"' in notice and ">resolved<" in notice
+    assert "市水务局" in notice and "已派人更换水管，请查看。" in notice
+    # ...and nothing that acts on it: no code, no link to its page, no rating or reopen form.
+    assert not _codes(html, survivor)
+    assert reverse("cases:rate", args=[survivor.tracking_code]) not in html
+    assert 'name="rating"' not in html and 'name="reason"' not in html
+    # The public timeline says what happened without the other case's code either.
+    assert "reports the same problem as another one" in html
+    # Its rating is the survivor's reporter's: the duplicate's code cannot rate it.
+    response = en.post(reverse("cases:rate", args=[dup.tracking_code]), {"rating": "satisfied"})
+    assert response.status_code == 409 and not _codes(response.content.decode(), survivor)
+    survivor.refresh_from_db()
+    assert survivor.status == Status.RESOLVED and not survivor.feedback.exists()
+
+
+def test_rating_and_reopening_are_rate_limited(
+    city: City, en: Client, settings: Any, rate_clock: RateClock
+) -> None:
+    settings.URBANGOV = {**settings.URBANGOV, "PUBLIC_SUBMIT_RATE": "2/d"}
+    case = _resolved(city)
+    rate, reopen = (
+        reverse(name, args=[case.tracking_code]) for name in ("cases:rate", "cases:reopen")
+    )
+    # Two writes from this connection (a wrong code counts too, so guessing is limited)...
+    assert (
+        en.post(reverse("cases:rate", args=["ZZZZZ-ZZZZZ"]), {"rating": "basic"}).status_code == 404
+    )
+    assert en.post(rate, {"rating": Rating.DISSATISFIED, "comment": "还在漏"}).status_code == 302
+    # ...and the third is refused, whichever page and code it is for, with nothing changed.
+    for url, data in ((reopen, {"reason": "水还在流"}), (rate, {"rating": "basic"})):
+        blocked = en.post(url, data)
+        assert blocked.status_code == 429
+        assert 1 <= int(blocked["Retry-After"]) <= 86400
+        assert "Too many requests from your address" in blocked.content.decode()
+    guessed = en.post(reverse("cases:reopen", args=["ZZZZZ-ZZZZZ"]), {"reason": "x"})
+    assert guessed.status_code == 429
+    case.refresh_from_db()
+    assert case.status == Status.RESOLVED and case.reopen_count == 0
+    assert Feedback.objects.get(case=case).rating == Rating.DISSATISFIED
+    # Its own count: reporting a new problem is still open to this connection...
+    assert en.post(reverse("cases:submit"), report(city)).status_code == 302
+    # ...another connection is not held back...
+    other = Client(REMOTE_ADDR="10.9.8.7")
+    assert other.post(reverse("cases:reopen", args=["ZZZZZ-ZZZZZ"]), {}).status_code == 404
+    # ...nor is an operator acting for the resident (a callback survey), from this address.
+    operator = Client()
+    operator.force_login(city.user("operator"))
+    assert operator.post(reopen, {"reason": "水还在流"}).status_code == 302
+    case.refresh_from_db()
+    assert case.status == Status.AWAITING_DISPATCH
+
+
+def test_more_photos_than_a_case_may_carry_are_refused(
+    city: City, en: Client, settings: Any
+) -> None:
+    most = settings.URBANGOV["ATTACHMENTS_PER_CASE"]
+    photos = [
+        SimpleUploadedFile(f"p{i}.png", b"not a photo at all", content_type="image/png")
+        for i in range(most + 1)
+    ]
+    response = en.post(reverse("cases:submit"), report(city, photos=photos))
+    assert response.status_code == 400
+    # The count is refused before any file is looked at.
+    assert (
+        errors_of(response.content.decode(), "photos") == f"At most {most} files may be attached."
+    )
+    assert Case.objects.count() == 0 and Attachment.objects.count() == 0
+
+
+def test_an_oversized_page_post_is_413_before_anything_reads_it(city: City, settings: Any) -> None:
+    # CSRF would read the whole body to find its token; the cap answers first, so even a
+    # post without a token is told that it is too large, not that its token is missing.
+    browser = Client(enforce_csrf_checks=True)
+    browser.cookies["django_language"] = "en"
+    cap = 5 * settings.URBANGOV["ATTACHMENT_MAX_BYTES"] + settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = browser.post(reverse("cases:submit"), report(city), CONTENT_LENGTH=str(cap + 1))
+    assert response.status_code == 413
+    html = response.content.decode()
+    assert "The request body is too large." in html and "Up to 5 photos" in html
+    # A real body over a small cap, with its token: the same, and nothing stored.
+    settings.URBANGOV = {**settings.URBANGOV, "ATTACHMENT_MAX_BYTES": 1000}
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    browser.get(reverse("cases:submit"))
+    token = browser.cookies["csrftoken"].value
+    big = SimpleUploadedFile("big.png", PNG + b"\0" * 6000, content_type="image/png")
+    data = {**report(city), "photos": [big], "csrfmiddlewaretoken": token}
+    assert browser.post(reverse("cases:submit"), data).status_code == 413
+    # Under the cap a post goes through as before.
+    small = SimpleUploadedFile("small.png", PNG, content_type="image/png")
+    data = {**report(city), "photos": [small], "csrfmiddlewaretoken": token}
+    assert browser.post(reverse("cases:submit"), data).status_code == 302
+    assert Case.objects.count() == 1
 
 
 def test_areas_geojson_feeds_the_map(city: City, en: Client) -> None:

@@ -349,3 +349,35 @@ def test_staff_enter_a_case_for_a_phone_caller(city: City) -> None:
     assert case.events.get(kind="submit").actor == city.user("operator")
     bad = operator.post(reverse("cases:intake"), {"channel": "web", "text": "x", "address": "y"})
     assert bad.status_code == 400 and Case.objects.count() == 1
+
+
+INTAKE = {
+    "channel": "counter",
+    "category": "water.leak",
+    "text": "市民到窗口反映：楼道水管爆裂",
+    "address": "东区一街道 5 号",
+    "submission_key": "intake-key-0002",
+}
+
+
+@pytest.mark.parametrize("role", ["auditor", "analyst", "algorithm_officer"])
+def test_staff_roles_that_take_no_cases_in_get_404_on_intake(city: City, role: str) -> None:
+    client = as_user(city, role)
+    assert client.get(reverse("cases:intake")).status_code == 404
+    assert client.post(reverse("cases:intake"), INTAKE).status_code == 404
+    assert Case.objects.count() == 0
+    # Nor are they offered it: no link in the menu or on the workbench.
+    workbench = client.get(reverse("cases:workbench"))
+    assert workbench.status_code == 200
+    assert reverse("cases:intake") not in workbench.content.decode()
+
+
+@pytest.mark.parametrize("role", ["operator", "handler", "supervisor", "admin"])
+def test_roles_that_take_cases_in_may_use_intake(city: City, role: str) -> None:
+    client = as_user(city, role)
+    page = client.get(reverse("cases:intake"))
+    assert page.status_code == 200
+    assert reverse("cases:intake") in client.get(reverse("cases:workbench")).content.decode()
+    assert client.post(reverse("cases:intake"), INTAKE).status_code == 302
+    case = Case.objects.get()
+    assert case.channel == Channel.COUNTER and case.submitted_by == city.user(role)

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.cases.test_pages_resident import PNG, errors_of
-from tests.conftest import City
+from tests.conftest import City, RateClock
 from urbangov.cases.models import Attachment, Case, Channel
 
 pytestmark = pytest.mark.django_db
@@ -160,7 +160,9 @@ def test_a_bad_photo_is_refused_on_the_last_page(city: City, elder: Client) -> N
     assert Case.objects.count() == 0
 
 
-def test_sending_is_rate_limited(city: City, elder: Client, settings: Any) -> None:
+def test_sending_is_rate_limited(
+    city: City, elder: Client, settings: Any, rate_clock: RateClock
+) -> None:
     settings.URBANGOV = {**settings.URBANGOV, "PUBLIC_SUBMIT_RATE": "1/h"}
     for expected in (302, 429):
         elder.post(step(1), WHAT)

@@ -104,7 +104,8 @@ def _history(endpoint: Endpoint) -> dict[str, str]:
     actions.rate_case(noise, actor=None, rating=Rating.SATISFIED)
 
     [gas] = old_case(city, created=timezone.now() - timedelta(days=100), category=city.gas)
-    return {"leak": leak_id, "noise": noise.tracking_code, "gas": gas.tracking_code}
+    # The public ids are the cases' numbers, not their tracking codes.
+    return {"leak": leak_id, "noise": str(noise.pk), "gas": str(gas.pk)}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -134,16 +135,23 @@ def test_service_requests_with_filters(endpoint: Endpoint, fmt: str) -> None:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_one_service_request(endpoint: Endpoint, fmt: str) -> None:
+@pytest.mark.parametrize("published", [False, True], ids=["text-off", "text-on"])
+def test_one_service_request(endpoint: Endpoint, fmt: str, published: bool, settings: Any) -> None:
+    settings.URBANGOV = {**settings.URBANGOV, "OPEN311_PUBLISH_TEXT": published}
     ids = _history(endpoint)
     client = _client(endpoint, fmt)
     noise = client.get_service_request(ids["noise"])
     assert noise["service_request_id"] == ids["noise"]
     assert noise["status"] == "closed"
-    assert noise["status_notes"] == "已责令停止夜间施工"
+    if published:
+        assert noise["status_notes"] == "已责令停止夜间施工"
+        assert noise["description"] == "夜里十二点还在施工"
+    else:
+        # The status in words (Simplified Chinese, the default language); no free text.
+        assert noise["status_notes"] == "已关闭"
+        assert not noise["description"]
     assert noise["service_code"] == "noise" and noise["service_name"] == "噪音扰民"
     assert noise["agency_responsible"] == "东区一街道办"
-    assert noise["description"] == "夜里十二点还在施工"
     lat, lon = endpoint.city.p_d1
     assert float(noise["lat"]) == lat and float(noise["long"]) == lon
     assert noise["requested_datetime"].endswith("+08:00")
@@ -153,14 +161,22 @@ def test_one_service_request(endpoint: Endpoint, fmt: str) -> None:
     with pytest.raises(requests.HTTPError) as info:
         client.get_service_request("ZZZZZ-ZZZZZ")
     assert info.value.response.status_code == 404
+    # A tracking code is no public id: it finds nothing.
+    from urbangov.cases.models import Case
+
+    code = Case.objects.get(pk=int(ids["noise"])).tracking_code
+    with pytest.raises(requests.HTTPError) as info:
+        client.get_service_request(code)
+    assert info.value.response.status_code == 404
 
 
-def test_status_of_a_request_follows_the_case(endpoint: Endpoint) -> None:
+def test_status_of_a_request_follows_the_case(endpoint: Endpoint, settings: Any) -> None:
+    settings.URBANGOV = {**settings.URBANGOV, "OPEN311_PUBLISH_TEXT": True}
     ids = _history(endpoint)
     client = _client(endpoint, "json")
     from urbangov.cases.models import Case
 
-    leak = Case.objects.get(tracking_code=ids["leak"])
+    leak = Case.objects.get(pk=int(ids["leak"]))
     assert leak.status == Status.AWAITING_DISPATCH
     actions.reject_case(leak, actor=endpoint.city.user("operator"), reason="属于物业管理范围")
     after = client.get_service_request(ids["leak"])

@@ -55,18 +55,20 @@ def test_discovery_contact_is_the_citys(endpoint: Endpoint, settings: Any) -> No
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_token_leads_to_the_request(endpoint: Endpoint, fmt: str) -> None:
     posted = endpoint.post(params=endpoint.leak()).json()[0]
-    token, code = posted["token"], posted["service_request_id"]
-    assert len(token) >= 24 and token != code
+    token, request_id = posted["token"], posted["service_request_id"]
+    assert len(token) >= 24 and token != request_id
     response = requests.get(endpoint.url(f"tokens/{token}.{fmt}"), timeout=30)
     assert response.status_code == 200
     if fmt == "json":
-        assert response.json() == [{"service_request_id": code, "token": token}]
+        assert response.json() == [{"service_request_id": request_id, "token": token}]
     else:
         assert xmltodict.parse(response.content)["service_requests"]["request"] == {
-            "service_request_id": code,
+            "service_request_id": request_id,
             "token": token,
         }
-    assert ServiceRequest.objects.get(token=token).case.tracking_code == code
+    # The request's public id (the case's number), never its tracking code.
+    case = ServiceRequest.objects.get(token=token).case
+    assert str(case.pk) == request_id and case.tracking_code not in response.text
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])

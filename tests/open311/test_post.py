@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -70,13 +71,23 @@ def test_post_creates_one_case_through_the_app_channel(endpoint: Endpoint) -> No
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"].startswith("application/json")
     [body] = response.json()
-    assert set(body) == {"service_request_id", "token", "service_notice", "account_id"}
+    assert list(body) == [
+        "service_request_id",
+        "token",
+        "service_notice",
+        "account_id",
+        "tracking_code",
+    ]
     assert body["account_id"] == "acct-7"
     # water.leak is a utilities matter: respond within 4 hours, resolve within 24.
     assert "4" in body["service_notice"] and "24" in body["service_notice"]
 
     [case] = Case.objects.all()
-    assert case.tracking_code == body["service_request_id"]
+    # The public id is the case's number; the tracking code, the resident's key to the case,
+    # goes to the posting application alone: in its own field and in the notice it shows.
+    assert body["service_request_id"] == str(case.pk)
+    assert body["tracking_code"] == case.tracking_code
+    assert body["service_notice"].endswith(f"Your tracking code is {case.tracking_code}")
     assert case.channel == Channel.APP
     assert case.reported_category == endpoint.city.water_leak
     assert (case.lat, case.lon) == endpoint.city.p_d1
@@ -128,7 +139,9 @@ def test_post_answers_in_xml(endpoint: Endpoint) -> None:
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"].startswith("text/xml")
     request = xmltodict.parse(response.content)["service_requests"]["request"]
-    assert Case.objects.get().tracking_code == request["service_request_id"]
+    case = Case.objects.get()
+    assert request["service_request_id"] == str(case.pk)
+    assert request["tracking_code"] == case.tracking_code
     assert request["token"] == ServiceRequest.objects.get().token
     assert request["account_id"] is None
 
@@ -162,7 +175,7 @@ def test_an_address_is_location_enough(endpoint: Endpoint, location: dict[str, s
     assert case.lat is None and case.area is None
     assert case.address == location.get("address_string", "")
     assert ServiceRequest.objects.get().address_id == location.get("address_id", "")
-    shown = requests.get(endpoint.url(f"requests/{case.tracking_code}.json"), timeout=30).json()[0]
+    shown = requests.get(endpoint.url(f"requests/{case.pk}.json"), timeout=30).json()[0]
     assert shown["address_id"] == (location.get("address_id") or None)
 
 
@@ -365,6 +378,37 @@ def test_a_file_that_is_not_a_photo_is_refused(endpoint: Endpoint) -> None:
     )
     assert response.status_code == 400
     assert "media" in str(_errors(response)[0]["description"])
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_more_media_than_a_case_may_carry_is_refused(endpoint: Endpoint) -> None:
+    most = settings.URBANGOV["ATTACHMENTS_PER_CASE"]
+    files = [("media", (f"leak{i}.png", PNG, "image/png")) for i in range(most + 1)]
+    response = endpoint.post(params=endpoint.leak(), files=files)
+    assert response.status_code == 400
+    [error] = _errors(response)
+    assert error["description"] == f"media: At most {most} files may be attached."
+
+
+@pytest.mark.usefixtures("unchanged")
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_body_larger_than_a_case_can_need_is_413(
+    endpoint: Endpoint, fmt: str, settings: Any
+) -> None:
+    # One photo of at most 1,000 bytes plus 1,000 bytes of fields: a 3,000-byte photo makes
+    # the body too large, and it is refused by its declared length, unread.
+    settings.URBANGOV = {
+        **settings.URBANGOV,
+        "ATTACHMENT_MAX_BYTES": 1000,
+        "ATTACHMENTS_PER_CASE": 1,
+    }
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = endpoint.post(
+        fmt, params=endpoint.leak(), files={"media": ("leak.png", PNG + b"\0" * 3000, "image/png")}
+    )
+    assert response.status_code == 413
+    [error] = _errors(response)
+    assert error == {"code": 413, "description": "The request body is too large."}
 
 
 @pytest.mark.usefixtures("unchanged")

@@ -1,8 +1,13 @@
 """GET requests: the spec's fields and filters, the status mapping, the 90-day window and the
-1,000 cap, public data only — over real HTTP."""
+1,000 cap, public data only (never a contact detail, never a tracking code, free text only
+when the city publishes it) — over real HTTP."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,9 +21,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from tests.conftest import City, make_case
-from tests.open311.conftest import Endpoint, as_list, old_case
+from tests.open311.conftest import ENGLISH, Endpoint, as_list, old_case
 from urbangov.cases import actions
-from urbangov.cases.models import Status
+from urbangov.cases.models import Case, Status
 from urbangov.open311.queries import public_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -44,6 +49,17 @@ SPEC_FIELDS = [
 ]
 
 
+@pytest.fixture
+def publish_text(settings: Any) -> None:
+    """The city publishes the residents' and staff's own words (masked)."""
+    settings.URBANGOV = {**settings.URBANGOV, "OPEN311_PUBLISH_TEXT": True}
+
+
+def rid(case: Case) -> str:
+    """A case's public service_request_id: its number."""
+    return str(case.pk)
+
+
 def _get(endpoint: Endpoint, path: str, **params: Any) -> requests.Response:
     return requests.get(endpoint.url(path), params=params, timeout=30)
 
@@ -58,8 +74,9 @@ def _ids(endpoint: Endpoint, **params: Any) -> list[str]:
 def test_fields_are_the_specs_and_dates_carry_the_offset(endpoint: Endpoint) -> None:
     case = make_case(endpoint.city)
     actions.dispatch_case(case, actor=endpoint.city.user("operator"), unit=endpoint.city.water_dept)
-    [shown] = _get(endpoint, f"requests/{case.tracking_code}.json").json()
+    [shown] = _get(endpoint, f"requests/{case.pk}.json").json()
     assert list(shown) == SPEC_FIELDS
+    assert shown["service_request_id"] == rid(case)
     case.refresh_from_db()
     assert shown["agency_responsible"] == "市水务局"
     # No Accept-Language: the city's default language.
@@ -69,7 +86,7 @@ def test_fields_are_the_specs_and_dates_carry_the_offset(endpoint: Endpoint) -> 
         timespec="seconds"
     )
     assert datetime.fromisoformat(shown["requested_datetime"]).utcoffset() == timedelta(hours=8)
-    xml = xmltodict.parse(_get(endpoint, f"requests/{case.tracking_code}.xml").content)
+    xml = xmltodict.parse(_get(endpoint, f"requests/{case.pk}.xml").content)
     assert list(xml["service_requests"]["request"]) == SPEC_FIELDS
 
 
@@ -89,9 +106,9 @@ def test_every_case_status_maps_to_open_or_closed(endpoint: Endpoint) -> None:
     assert set(expected) == set(Status)
     when = timezone.now() - timedelta(days=1)
     codes = {
-        status: old_case(endpoint.city, created=when, category=endpoint.city.noise, status=status)[
-            0
-        ].tracking_code
+        status: rid(
+            old_case(endpoint.city, created=when, category=endpoint.city.noise, status=status)[0]
+        )
         for status in expected
     }
     shown = {
@@ -104,22 +121,58 @@ def test_every_case_status_maps_to_open_or_closed(endpoint: Endpoint) -> None:
     ]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_status_notes_give_the_reply_or_the_reason(endpoint: Endpoint) -> None:
-    city = endpoint.city
-    kept, duplicate, rejected = make_case(city), make_case(city), make_case(city)
+def _three_outcomes(city: City) -> tuple[Case, Case, Case, Case]:
+    """A case kept, its duplicate merged into it, one rejected and one resolved."""
+    kept, duplicate, rejected, resolved = (make_case(city) for _ in range(4))
     actions.merge_case(duplicate, actor=city.user("operator"), into=kept)
     actions.reject_case(
         rejected, actor=city.user("operator"), reason="属于物业管理范围，请联系物业"
     )
-    notes = {
-        r["service_request_id"]: r["status_notes"] for r in _get(endpoint, "requests.json").json()
-    }
-    assert kept.tracking_code in notes[duplicate.tracking_code]
-    assert notes[rejected.tracking_code] == "属于物业管理范围，请联系物业"
+    actions.dispatch_case(resolved, actor=city.user("operator"), unit=city.water_dept)
+    actions.accept_case(resolved, actor=city.user("handler"))
+    actions.resolve_case(resolved, actor=city.user("handler"), resolution="已联系张三，修好了")
+    return kept, duplicate, rejected, resolved
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("publish_text")
+def test_status_notes_give_the_reply_or_the_reason_when_text_is_published(
+    endpoint: Endpoint,
+) -> None:
+    kept, duplicate, rejected, resolved = _three_outcomes(endpoint.city)
+    listed = requests.get(endpoint.url("requests.json"), headers=ENGLISH, timeout=30).json()
+    notes = {r["service_request_id"]: r["status_notes"] for r in listed}
+    # The duplicate names the case it was merged into by its public id, never by its code.
+    assert notes[rid(duplicate)] == f"Merged as a duplicate of {kept.pk}."
+    assert kept.tracking_code not in notes[rid(duplicate)]
+    assert notes[rid(rejected)] == "属于物业管理范围，请联系物业"
+    assert notes[rid(resolved)] == "已联系张三，修好了"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_by_default_no_free_text_is_published(endpoint: Endpoint, fmt: str) -> None:
+    # URBANGOV_OPEN311_PUBLISH_TEXT is off unless the city turns it on: names and addresses
+    # in what residents and staff write are not yet redacted (issue 4).
+    kept, duplicate, rejected, resolved = _three_outcomes(endpoint.city)
+    body = requests.get(endpoint.url(f"requests.{fmt}"), headers=ENGLISH, timeout=30).text
+    for words in ("楼下水管漏水", "物业管理", "张三", "修好了"):
+        assert words not in body, words
+    if fmt == "json":
+        shown = {r["service_request_id"]: r for r in json.loads(body)}
+    else:
+        items = as_list(xmltodict.parse(body)["service_requests"]["request"])
+        shown = {r["service_request_id"]: r for r in items}
+    assert {r["description"] for r in shown.values()} == {None}
+    # The status in words (the labels in English, as asked for).
+    assert shown[rid(kept)]["status_notes"] == "awaiting dispatch"
+    assert shown[rid(rejected)]["status_notes"] == "rejected as out of scope"
+    assert shown[rid(resolved)]["status_notes"] == "resolved"
+    assert shown[rid(duplicate)]["status_notes"] == f"Merged as a duplicate of {kept.pk}."
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("publish_text")
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_contact_details_are_never_published(endpoint: Endpoint, fmt: str) -> None:
     make_case(
@@ -155,6 +208,30 @@ def test_contact_details_are_never_published(endpoint: Endpoint, fmt: str) -> No
     assert "水管漏了，请联系我 […] 或 […]" in _get(endpoint, f"requests.{fmt}").text
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, "False"), ("", "False"), ("0", "False"), ("1", "True")]
+)
+def test_publishing_text_is_off_unless_the_environment_turns_it_on(
+    value: str | None, expected: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "URBANGOV_OPEN311_PUBLISH_TEXT"}
+    if value is not None:
+        env["URBANGOV_OPEN311_PUBLISH_TEXT"] = value
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from urbangov import settings as s; print(s.URBANGOV['OPEN311_PUBLISH_TEXT'])",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert shown.stdout.strip() == expected
+
+
 def test_public_text_masks_numbers_and_addresses_but_keeps_dates() -> None:
     # Hand-written cases: a mobile, a landline with separators, an ID card number ending in X,
     # an e-mail next to Chinese text; a date and short numbers stay.
@@ -184,14 +261,14 @@ def test_default_window_is_the_last_90_days(endpoint: Endpoint) -> None:
     now = timezone.now()
     [inside] = old_case(endpoint.city, created=now - timedelta(days=89), category=endpoint.city.gas)
     old_case(endpoint.city, created=now - timedelta(days=91), category=endpoint.city.gas)
-    assert _ids(endpoint) == [inside.tracking_code]
+    assert _ids(endpoint) == [rid(inside)]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_date_bounds_follow_the_precision_given(endpoint: Endpoint) -> None:
     at = datetime(2026, 1, 15, 10, 0, tzinfo=SHANGHAI)
     [case] = old_case(endpoint.city, created=at, category=endpoint.city.gas)
-    code = [case.tracking_code]
+    code = [rid(case)]
     # A date as end_date covers that whole day.
     assert _ids(endpoint, start_date="2026-01-15", end_date="2026-01-15") == code
     assert _ids(endpoint, start_date="2026-01-01", end_date="2026-01-15T09:59:59+08:00") == []
@@ -217,7 +294,7 @@ def test_at_most_1000_requests_newest_first(endpoint: Endpoint) -> None:
     )
     shown = _ids(endpoint)
     assert len(shown) == 1000
-    assert shown == [c.tracking_code for c in cases[:1000]]
+    assert shown == [rid(c) for c in cases[:1000]]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -230,7 +307,9 @@ def test_at_most_1000_requests_newest_first(endpoint: Endpoint) -> None:
         ({"start_date": "2026-03-01", "end_date": "2026-02-01"}, "start_date"),
         ({"status": "pending"}, "status"),
         ({"service_code": "noise,potholes"}, "potholes"),
-        ({"service_request_id": ",".join(["AAAAA-AAAAA"] * 1001)}, "service_request_id"),
+        ({"service_request_id": ",".join(["1"] * 1001)}, "service_request_id"),
+        ({"service_request_id": "1,AAAAA-AAAAA"}, "AAAAA-AAAAA"),
+        ({"service_request_id": "1e3"}, "service_request_id"),
         ({"service_code": "noise\x00"}, "service_code"),
     ],
     ids=[
@@ -241,6 +320,8 @@ def test_at_most_1000_requests_newest_first(endpoint: Endpoint) -> None:
         "bad-status",
         "unknown-code",
         "too-many-ids",
+        "a-tracking-code-is-no-id",
+        "not-digits",
         "nul",
     ],
 )
@@ -259,10 +340,68 @@ def test_bad_filters_are_400(
 
 @pytest.mark.django_db(transaction=True)
 def test_unknown_request_id_is_404(endpoint: Endpoint) -> None:
-    response = _get(endpoint, "requests/NOPE1-NOPE2.xml")
-    assert response.status_code == 404
-    error = xmltodict.parse(response.content)["errors"]["error"]
-    assert error["code"] == "404" and "NOPE1-NOPE2" in error["description"]
+    case = make_case(endpoint.city)
+    # Not a number (a tracking code among them: it is no public id), a number of no case,
+    # one beyond any database integer.
+    for wrong in ("NOPE1-NOPE2", case.tracking_code, str(case.pk + 1000), "9" * 30, "-1"):
+        response = _get(endpoint, f"requests/{wrong}.xml")
+        assert response.status_code == 404, wrong
+        error = xmltodict.parse(response.content)["errors"]["error"]
+        assert error["code"] == "404" and wrong in error["description"]
+    assert _get(endpoint, f"requests/{case.pk}.json").status_code == 200
+
+
+def _codes_in(text: str, cases: list[Case]) -> list[str]:
+    """The tracking codes of ``cases`` found in ``text``, in any spelling a reader could use."""
+    found = []
+    for case in cases:
+        raw = case.tracking_code.replace("-", "")
+        for spelling in (case.tracking_code, raw, raw.lower(), case.tracking_code.lower()):
+            if spelling in text:
+                found.append(case.tracking_code)
+    return found
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("published", [False, True], ids=["text-off", "text-on"])
+def test_no_tracking_code_in_any_public_answer(
+    endpoint: Endpoint, settings: Any, published: bool
+) -> None:
+    # A tracking code lets its holder rate, close and reopen the case: no GET answer of the
+    # public Open311 endpoint may carry one, in either format, in a list or for one request,
+    # in the status notes of a merged duplicate either.
+    settings.URBANGOV = {**settings.URBANGOV, "OPEN311_PUBLISH_TEXT": published}
+    posted = endpoint.post(params=endpoint.leak())
+    assert posted.status_code == 200, posted.text
+    [answer] = posted.json()
+    _three_outcomes(endpoint.city)
+    cases = list(Case.objects.all())
+    assert len(cases) == 5
+    ids = [rid(c) for c in cases]
+    paths = [
+        "requests",
+        f"requests?service_request_id={','.join(ids)}",
+        "requests?status=closed",
+        *(f"requests/{i}" for i in ids),
+        f"tokens/{answer['token']}",
+        "services",
+        "discovery",
+    ]
+    for fmt in ("json", "xml"):
+        listed = _get(endpoint, f"requests.{fmt}")
+        assert listed.status_code == 200
+        assert len(as_list(_parsed(listed, fmt))) == 5
+        for path in paths:
+            base, _sep, query = path.partition("?")
+            response = requests.get(endpoint.url(f"{base}.{fmt}?{query}"), timeout=30)
+            assert response.status_code == 200, (path, response.text)
+            assert _codes_in(response.text, cases) == [], (fmt, path)
+
+
+def _parsed(response: requests.Response, fmt: str) -> Any:
+    if fmt == "json":
+        return response.json()
+    return xmltodict.parse(response.content)["service_requests"]["request"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import RequestFactory
 
+from tests.conftest import RateClock
 from urbangov.privacy.ratelimit import client_ip, hit, parse_rate
 
 
@@ -26,8 +27,18 @@ def test_forwarded_for_is_ignored_unless_proxies_are_trusted(settings) -> None:
     assert client_ip(forged) == "1.2.3.4"
 
 
-def test_hit_counts_within_the_window() -> None:
+def test_hit_counts_within_the_window(rate_clock: RateClock) -> None:
     results = [hit("test", "client-a", "3/h") for _ in range(5)]
     assert results == [True, True, True, False, False]
     assert hit("test", "client-b", "3/h") is True
     assert all(hit("test", "client-c", "0/m") for _ in range(10))
+
+
+def test_the_next_window_starts_a_new_count(rate_clock: RateClock) -> None:
+    # Fixed windows of an hour from the pinned midnight: 59 minutes on is the same window,
+    # 60 minutes on the next one.
+    assert [hit("test", "client-d", "2/h") for _ in range(3)] == [True, True, False]
+    rate_clock.advance(59 * 60)
+    assert hit("test", "client-d", "2/h") is False
+    rate_clock.advance(60)
+    assert [hit("test", "client-d", "2/h") for _ in range(3)] == [True, True, False]

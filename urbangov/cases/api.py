@@ -39,11 +39,11 @@ from urbangov.cases.actions import (
 )
 from urbangov.cases.models import Attachment, Case, CaseEvent, Channel, ExtensionStatus, Status
 from urbangov.cases.transitions import TRANSITIONS
+from urbangov.cases.uploads import declared_too_large, read_uploads
 
 # One implementation each, shared with the staff case page and the tracking page.
 from urbangov.org.auth import STAFF_AUTH, optional_user, staff_user
 from urbangov.org.models import Category
-from urbangov.org.queries import is_staff_member
 from urbangov.privacy import masking
 from urbangov.privacy.actions import record
 from urbangov.privacy.ratelimit import client_ip, hit, parse_rate
@@ -82,7 +82,8 @@ class CaseIn(Schema):
     category: str | None = Field(None, description="Category code (see /categories).")
     channel: str = Field(
         Channel.APP,
-        description="web or app for anyone; phone, counter or assisted for staff tokens only.",
+        description="web or app for anyone; phone, counter or assisted only for staff who "
+        "take cases in (operators, handlers, supervisors, administrators).",
     )
     lat: float | None = Field(None, description="Latitude (WGS 84), with lon.")
     lon: float | None = Field(None, description="Longitude (WGS 84), with lat.")
@@ -131,14 +132,6 @@ def _category(code: str) -> Category | None:
     return cached[1].get(code)
 
 
-def _request_cap() -> int:
-    limits = settings.URBANGOV
-    # All the photos a case may carry, plus room for the form fields.
-    return int(limits["ATTACHMENTS_PER_CASE"]) * int(limits["ATTACHMENT_MAX_BYTES"]) + int(
-        settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    )
-
-
 class RateLimited(HttpError):
     def __init__(self, retry_after: int) -> None:
         self.headers = {"Retry-After": str(retry_after)}
@@ -179,16 +172,10 @@ def _form_data(request: HttpRequest) -> tuple[dict[str, Any], list[Upload]]:
             raise ValidationError(
                 {"attributes": [_("Send the answers as a JSON object.")]}
             ) from None
-    # Read one byte past the cap, so that submit_case sees an oversized file as oversized
-    # without a huge one being read into memory; and one file past the count, likewise.
-    cap = int(settings.URBANGOV["ATTACHMENT_MAX_BYTES"]) + 1
-    most = int(settings.URBANGOV["ATTACHMENTS_PER_CASE"]) + 1
-    uploads = [
-        Upload(name=f.name or "", content=f.read(cap))
-        for name in request.FILES
-        for f in request.FILES.getlist(name)
-    ][:most]
-    return data, uploads
+    # Every file part, whatever its name: counted before any is read, each read at most one
+    # byte past the size cap.
+    files = [f for name in request.FILES for f in request.FILES.getlist(name)]
+    return data, read_uploads(files)
 
 
 def _json_data(request: HttpRequest) -> dict[str, Any]:
@@ -208,7 +195,11 @@ def _read_submission(request: HttpRequest) -> tuple[CaseIn, list[Upload]]:
 
     content_type = request.content_type or ""
     uploads: list[Upload] = []
-    if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+    # JSON, or multipart for photos; nothing else. A body typed text/plain, urlencoded or not
+    # at all is what another site's page can make its visitors' browsers send without asking
+    # (a CORS "simple" request), so it is refused. Multipart is too, but stays for the photos:
+    # the limit per address holds there.
+    if content_type == "multipart/form-data":
         data, uploads = _form_data(request)
     elif is_json(content_type):
         data = _json_data(request)
@@ -216,7 +207,7 @@ def _read_submission(request: HttpRequest) -> tuple[CaseIn, list[Upload]]:
         raise HttpError(
             415,
             _("Send the case as application/json or as multipart/form-data, not %(type)s.")
-            % {"type": content_type},
+            % {"type": content_type or "(none)"},
         )
     try:
         return CaseIn.model_validate(data), uploads
@@ -277,12 +268,13 @@ def create_case(
     ),
 ) -> Reply[CaseCreated]:
     """Residents submit without authentication (channel web or app), limited per client
-    address. Staff tokens may also enter cases taken by phone, at a counter or assisted."""
-    length = request.META.get("CONTENT_LENGTH") or "0"
-    if length.isdigit() and int(length) > _request_cap():
+    address. Staff who take cases in (operators, handlers, supervisors, administrators) may
+    also enter cases taken by phone, at a counter or assisted, without the limit; other staff
+    roles submit as residents do."""
+    if declared_too_large(request):
         raise HttpError(413, _("The request body is too large."))
     user = optional_user(request)
-    staff = user is not None and is_staff_member(user)
+    staff = user is not None and permissions.can_take_intake(user)
     if not staff:
         _rate_limited(request, "api.cases.create")
     payload, uploads = _read_submission(request)
@@ -303,7 +295,13 @@ def create_case(
                 _("Cases by %(channel)s are entered by staff: authenticate with a staff token.")
                 % {"channel": payload.channel},
             )
-        raise HttpError(403, _("Only staff may enter cases by phone, at a counter or assisted."))
+        raise HttpError(
+            403,
+            _(
+                "Only operators, handlers and supervisors may enter cases by phone, at a "
+                "counter or assisted."
+            ),
+        )
     if payload.channel not in RESIDENT_CHANNELS + STAFF_CHANNELS:
         raise ValidationError(
             {
@@ -676,6 +674,16 @@ class PublicEvent(Schema):
     )
 
 
+class FollowedCase(Schema):
+    """The case a duplicate was merged into, as its reporter may see it: read-only."""
+
+    status: str
+    status_label: str
+    unit: str | None = Field(description="The unit handling it, by name.")
+    resolved_at: datetime | None
+    resolution: str = Field(description="The reply, once it is resolved.")
+
+
 class Tracking(Schema):
     tracking_code: str
     title: str
@@ -688,10 +696,27 @@ class Tracking(Schema):
     closed_at: datetime | None
     resolution: str
     reject_reason: str
-    merged_into: str | None = Field(description="Follow this tracking code instead.")
+    merged_into: FollowedCase | None = Field(
+        description="For a duplicate: the status, unit and reply of the case the city follows "
+        "up instead. Never that case's tracking code, which is another resident's."
+    )
     rating: str | None = Field(description="The resident's rating of the latest resolution.")
     reopen_until: datetime | None
     timeline: list[PublicEvent]
+
+
+def _followed(case: Case) -> FollowedCase | None:
+    survivor = queries.surviving_case(case)
+    if survivor is None:
+        return None
+    replied = survivor.status in (Status.RESOLVED, Status.CLOSED)
+    return FollowedCase(
+        status=survivor.status,
+        status_label=str(Status(survivor.status).label),
+        unit=survivor.unit.name if survivor.unit else None,
+        resolved_at=survivor.resolved_at if replied else None,
+        resolution=survivor.resolution if replied else "",
+    )
 
 
 def _tracking(case: Case) -> Tracking:
@@ -710,7 +735,7 @@ def _tracking(case: Case) -> Tracking:
         closed_at=case.closed_at,
         resolution=case.resolution,
         reject_reason=case.reject_reason,
-        merged_into=case.merged_into.tracking_code if case.merged_into else None,
+        merged_into=_followed(case),
         rating=feedback.rating if feedback else None,
         reopen_until=case.reopen_deadline()
         if case.status in (Status.RESOLVED, Status.CLOSED)
@@ -740,10 +765,10 @@ def track(request: HttpRequest, code: str) -> Tracking:
 
 
 def _resident_or_staff(request: HttpRequest) -> User | None:
-    """Residents act on their case by its code, limited per address; staff may act for them
-    (a callback survey, 回访) without the limit."""
+    """Residents act on their case by its code, limited per address; staff who take cases in
+    may act for them (a callback survey, 回访) without the limit."""
     user = optional_user(request)
-    if user is None or not is_staff_member(user):
+    if user is None or not permissions.can_take_intake(user):
         _rate_limited(request, "api.track")
     return user
 

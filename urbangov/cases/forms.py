@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -20,8 +19,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from urbangov.cases.actions import STAFF_FIELDS, Submission, Upload
+from urbangov.cases.actions import STAFF_FIELDS, Submission
 from urbangov.cases.models import Case, Channel, Rating, Status
+from urbangov.cases.uploads import check_count, photos_help, read_uploads
 from urbangov.org.models import Area, Category, Level, Unit, Urgency
 
 # Which form field shows an error that submit_case raised under a given key.
@@ -158,19 +158,13 @@ class PhotosField(forms.FileField):
     def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
         if not data:
             return []
-        files = data if isinstance(data, list | tuple) else [data]
-        return [super(PhotosField, self).clean(f, initial) for f in files if f]
-
-
-def read_uploads(files: Iterable[UploadedFile]) -> list[Upload]:
-    """The uploaded files as :class:`Upload`s; a file over the limit is read only far enough
-    for the action to see that it is too large."""
-    limit = settings.URBANGOV["ATTACHMENT_MAX_BYTES"]
-    uploads = []
-    for f in files:
-        f.seek(0)
-        uploads.append(Upload(name=f.name or "attachment", content=f.read(limit + 1)))
-    return uploads
+        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        # Counted before anything is read, so that the error stands next to the field.
+        try:
+            check_count(len(files))
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["attachments"]) from None
+        return [super(PhotosField, self).clean(f, initial) for f in files]
 
 
 class WhatForm(Form):
@@ -259,14 +253,6 @@ class ContactForm(Form):
         if data.get("anonymous"):
             return "", ""
         return data.get("contact_name", ""), data.get("contact_phone", "")
-
-
-def photos_help() -> str:
-    limits = settings.URBANGOV
-    return _("Up to %(n)d photos (JPEG, PNG, GIF, WebP, HEIC) or PDF files, %(mb)d MB each.") % {
-        "n": limits["ATTACHMENTS_PER_CASE"],
-        "mb": limits["ATTACHMENT_MAX_BYTES"] // 2**20,
-    }
 
 
 class CaseForm(WhatForm, WhereForm, ContactForm):

@@ -12,6 +12,9 @@ from urbangov.org.queries import Scope, scope_of
 # Roles that see cases by area (their units' areas) as well as by unit.
 AREA_ROLES = (Role.OPERATOR, Role.SUPERVISOR, Role.ANALYST)
 CASE_ROLES = (Role.OPERATOR, Role.HANDLER, Role.SUPERVISOR, Role.ANALYST)
+# Roles that take cases in for residents (phone, counter, assisted), without the public rate
+# limit; administrators too. Analysts, auditors and algorithm officers submit as residents do.
+INTAKE_ROLES = (Role.OPERATOR, Role.HANDLER, Role.SUPERVISOR)
 
 
 def _area_path(case: Case) -> str | None:
@@ -29,6 +32,11 @@ def _covers(scope: Scope, case: Case, *roles: str) -> bool:
 
 def can_view(user: Any, case: Case) -> bool:
     return _covers(scope_of(user), case, *CASE_ROLES)
+
+
+def can_take_intake(user: Any) -> bool:
+    """Whether the user may enter cases by the staff channels and skip the public rate limit."""
+    return scope_of(user).has(*INTAKE_ROLES)
 
 
 def can_see_contact(user: Any, case: Case) -> bool:

@@ -64,10 +64,37 @@ def by_tracking_code(code: str) -> Case | None:
     from urbangov.cases.models import normalise_tracking_code
 
     return (
-        Case.objects.select_related("unit", "category", "merged_into")
+        Case.objects.select_related("unit", "category", "reported_category")
         .filter(tracking_code=normalise_tracking_code(code))
         .first()
     )
+
+
+# How many merges a duplicate's reporter is followed through (a merged case's survivor may
+# itself be merged later); a bound, so that a cycle cannot loop.
+_MERGE_HOPS = 10
+
+
+def surviving_case(case: Case) -> Case | None:
+    """For a merged case, the case the city follows up instead (through later merges too),
+    with only what its reporter may see loaded: status, unit, reply. None otherwise."""
+    seen = {case.pk}
+    current = case
+    for _hop in range(_MERGE_HOPS):
+        target = current.merged_into_id
+        if current.status != Status.MERGED or target is None or target in seen:
+            break
+        found = (
+            Case.objects.select_related("unit")
+            .only("status", "merged_into", "resolution", "resolved_at", "closed_at", "unit__name")
+            .filter(pk=target)
+            .first()
+        )
+        if found is None:
+            break
+        seen.add(found.pk)
+        current = found
+    return current if current.pk != case.pk else None
 
 
 def filtered(
@@ -126,7 +153,7 @@ def queue_for(user: Any) -> CaseQuerySet:
     wanted = Q(pk__in=[])
     if scope.has(Role.OPERATOR):
         wanted |= Q(status__in=[Status.SUBMITTED, Status.AWAITING_DISPATCH])
-        wanted |= Q(extensions__status="pending")
+        wanted |= Q(status=Status.ACCEPTED, extensions__status=ExtensionStatus.PENDING)
     if scope.has(Role.HANDLER):
         wanted |= Q(
             status__in=[Status.DISPATCHED, Status.ACCEPTED],
@@ -134,7 +161,7 @@ def queue_for(user: Any) -> CaseQuerySet:
         )
     if scope.has(Role.SUPERVISOR):
         wanted |= Q(status__in=[Status.DISPATCHED, Status.ACCEPTED], resolve_due__lt=timezone.now())
-        wanted |= Q(extensions__status="pending")
+        wanted |= Q(status=Status.ACCEPTED, extensions__status=ExtensionStatus.PENDING)
     return qs.filter(wanted).distinct()
 
 
@@ -205,9 +232,10 @@ def public_timeline(case: Case) -> list[dict[str, Any]]:
             who = _("You") if _resident_label(event) else centre
             note = event.note
         elif event.kind == "merge":
-            text = _("Merged into case %(code)s, which deals with the same problem") % {
-                "code": data.get("into", "")
-            }
+            # Never the other case's tracking code: it is another resident's key to that case.
+            text = _(
+                "This case reports the same problem as another one; the city follows it up there."
+            )
             who = centre
         elif event.kind == "reject":
             text = _("Not a matter the city can take on")

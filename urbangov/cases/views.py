@@ -78,11 +78,28 @@ def _within_submit_rate(request: HttpRequest) -> bool:
     return ratelimit.hit("web.cases.create", ratelimit.client_ip(request), rate)
 
 
-def _rate_limited(request: HttpRequest) -> HttpResponse:
+def _within_track_rate(request: HttpRequest) -> bool:
+    """Count one rating or reopening from this client (its own count, at the submit rate);
+    staff who take cases in, acting for a resident (a callback survey, 回访), are not
+    limited, as in the API."""
+    if permissions.can_take_intake(request.user):
+        return True
+    rate = settings.URBANGOV["PUBLIC_SUBMIT_RATE"]
+    return ratelimit.hit("web.track", ratelimit.client_ip(request), rate)
+
+
+def _rate_limited(request: HttpRequest, *, for_case: bool = False) -> HttpResponse:
+    """The 429 page: for a report, or (``for_case``) for rating or reopening a case (which
+    is not looked up: the page must not tell whether a guessed code exists)."""
     _limit, window = ratelimit.parse_rate(settings.URBANGOV["PUBLIC_SUBMIT_RATE"])
     # Counters run in fixed windows: the next one opens this many seconds from now.
     wait = window - int(time.time()) % window
-    response = render(request, "cases/rate_limited.html", {"wait": wait}, status=429)
+    context: dict[str, Any] = {"wait": wait, "for_case": for_case}
+    if for_case:
+        context["message"] = _(
+            "Too many requests from your address; please try again in %(n)d seconds."
+        ) % {"n": wait}
+    response = render(request, "cases/rate_limited.html", context, status=429)
     response["Retry-After"] = str(wait)
     return response
 
@@ -313,6 +330,8 @@ def _render_tracking(
     shown_category = case.category or case.reported_category
     context = {
         "case": case,
+        # A duplicate's reporter sees the surviving case read-only, never its tracking code.
+        "survivor": queries.surviving_case(case),
         "category": shown_category.display_name(get_language()) if shown_category else "",
         "timeline": queries.public_timeline(case),
         "may_rate": may_rate,
@@ -339,6 +358,9 @@ def track_case(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 def rate(request: HttpRequest, code: str) -> HttpResponse:
+    # Counted before the code is looked up, so that guessing codes is limited too.
+    if not _within_track_rate(request):
+        return _rate_limited(request, for_case=True)
     case = _public_case(code)
     form = RateForm(request.POST)
     if not form.is_valid():
@@ -362,6 +384,8 @@ def rate(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 def reopen(request: HttpRequest, code: str) -> HttpResponse:
+    if not _within_track_rate(request):
+        return _rate_limited(request, for_case=True)
     case = _public_case(code)
     form = ReopenForm(request.POST)
     if not form.is_valid():
@@ -592,7 +616,10 @@ def transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @staff_required
 def intake(request: HttpRequest) -> HttpResponse:
-    """Staff enter a case for a resident who called or came to the counter."""
+    """Staff enter a case for a resident who called or came to the counter: operators,
+    handlers, supervisors and administrators; other staff roles get 404."""
+    if not permissions.can_take_intake(request.user):
+        raise Http404("Not a role that takes cases in")
     if request.method == "POST":
         form = IntakeForm(request.POST, request.FILES)
         if form.is_valid():

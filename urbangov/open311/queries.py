@@ -1,8 +1,17 @@
 """Reads for GeoReport v2: cases as public service requests.
 
 Open311's GET requests is public by design, so only what the spec lists is ever read:
-never a contact detail (those columns are not even loaded), and the free text goes through
-:func:`public_text` first.
+never a contact detail (those columns are not even loaded), and never a tracking code.
+
+A request's public ``service_request_id`` is the case's primary key, which grants nothing. The
+tracking code is a bearer secret (whoever holds it may rate, close or reopen the case), so it
+is given only to the application that posted the request, in the POST answer.
+
+The residents' own words (the description) and the staff's replies and reasons (the status
+notes) are published only when the city switches ``URBANGOV_OPEN311_PUBLISH_TEXT`` on, and
+then through :func:`public_text`, which masks e-mail addresses and long numbers but not
+names or addresses. Off (the default), the description is left out and the status notes say
+the status in words.
 """
 
 from __future__ import annotations
@@ -13,7 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import F, Q
+from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +34,8 @@ from urbangov.org.models import Category
 MAX_RESULTS = 1000
 DEFAULT_WINDOW = timedelta(days=90)
 STATUSES: dict[str, Sequence[str]] = {"open": OPEN_STATUSES, "closed": FINISHED}
+# A service_request_id is a case's primary key: digits only, and within a bigint.
+_REQUEST_ID = re.compile(r"[0-9]{1,18}")
 
 # Contact details residents write into their own text; masked before the text is published.
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
@@ -49,14 +61,13 @@ def base() -> CaseQuerySet:
             "open311__device_id",
             "open311__account_id",
         )
-        .annotate(merged_code=F("merged_into__tracking_code"))
         .order_by("-created_at", "-id")
     )
 
 
 @dataclass(frozen=True)
 class Filters:
-    ids: tuple[str, ...] = ()
+    ids: tuple[int, ...] = ()
     service_codes: tuple[str, ...] = ()
     start: datetime | None = None
     end: datetime | None = None  # exclusive
@@ -67,10 +78,19 @@ def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
+def request_id(value: str) -> int | None:
+    """The case id a public ``service_request_id`` names, or None when it names none."""
+    value = value.strip()
+    return int(value) if _REQUEST_ID.fullmatch(value) else None
+
+
+def public_id(case: Case) -> str:
+    """The case's ``service_request_id``: its primary key, which grants nothing."""
+    return str(case.pk)
+
+
 def parse_filters(params: dict[str, str]) -> Filters:
     """The GET requests filters; ValueError with a message for anything it cannot use."""
-    from urbangov.cases.models import normalise_tracking_code
-
     ids = _split(params.get("service_request_id"))
     if len(ids) > MAX_RESULTS:
         raise ValueError(
@@ -78,8 +98,14 @@ def parse_filters(params: dict[str, str]) -> Filters:
             % {"max": MAX_RESULTS}
         )
     if ids:
+        wrong = [i for i in ids if request_id(i) is None]
+        if wrong:
+            raise ValueError(
+                _("service_request_id: %(values)s; a request id is a number.")
+                % {"values": ", ".join(repr(i[:40]) for i in wrong[:5])}
+            )
         # The spec: service_request_id overrides every other filter.
-        return Filters(ids=tuple(dict.fromkeys(normalise_tracking_code(i) for i in ids)))
+        return Filters(ids=tuple(dict.fromkeys(int(i) for i in ids)))
     codes = _split(params.get("service_code"))
     if codes:
         known = set(Category.objects.filter(code__in=codes).values_list("code", flat=True))
@@ -127,7 +153,7 @@ def search(filters: Filters) -> list[Case]:
     """The newest matching cases, at most :data:`MAX_RESULTS`, in one query."""
     qs = base()
     if filters.ids:
-        return list(qs.filter(tracking_code__in=filters.ids)[:MAX_RESULTS])
+        return list(qs.filter(pk__in=filters.ids)[:MAX_RESULTS])
     if filters.service_codes:
         qs = qs.filter(
             Q(category__code__in=filters.service_codes)
@@ -143,20 +169,25 @@ def search(filters: Filters) -> list[Case]:
     return list(qs[:MAX_RESULTS])
 
 
-def by_id(request_id: str) -> Case | None:
-    from urbangov.cases.models import normalise_tracking_code
+def by_id(value: str) -> Case | None:
+    """The case a public ``service_request_id`` names; None for a missing or malformed id."""
+    pk = request_id(value)
+    return base().filter(pk=pk).first() if pk is not None else None
 
-    return base().filter(tracking_code=normalise_tracking_code(request_id)).first()
+
+def publish_text() -> bool:
+    """Whether the city publishes the residents' and staff's own words (off by default)."""
+    return bool(settings.URBANGOV.get("OPEN311_PUBLISH_TEXT", False))
 
 
-def _status_notes(case: Case) -> str:
-    if case.status in (Status.RESOLVED, Status.CLOSED) and case.resolution:
+def _status_notes(case: Case, with_text: bool) -> str:
+    if with_text and case.status in (Status.RESOLVED, Status.CLOSED) and case.resolution:
         return public_text(case.resolution)
-    if case.status == Status.REJECTED:
+    if with_text and case.status == Status.REJECTED and case.reject_reason:
         return public_text(case.reject_reason)
-    merged = getattr(case, "merged_code", None)
-    if case.status == Status.MERGED and merged:
-        return _("Merged as a duplicate of %(code)s.") % {"code": merged}
+    if case.status == Status.MERGED and case.merged_into_id:
+        # The surviving request by its public id: a reader can look it up, and act on nothing.
+        return _("Merged as a duplicate of %(code)s.") % {"code": case.merged_into_id}
     return str(Status(case.status).label)
 
 
@@ -174,17 +205,19 @@ def notices() -> Callable[[Category, str], str]:
 
 
 def as_request(case: Case, language: str, notice: Callable[[Category, str], str]) -> dict[str, Any]:
-    """One case as a GeoReport v2 service request. No contact detail, ever."""
+    """One case as a GeoReport v2 service request. No contact detail and no tracking code,
+    ever; free text only where the city publishes it."""
+    with_text = publish_text()
     category = case.category or case.reported_category
     extra = getattr(case, "open311", None)
     is_open = case.status in OPEN_STATUSES
     return {
-        "service_request_id": case.tracking_code,
+        "service_request_id": public_id(case),
         "status": "open" if is_open else "closed",
-        "status_notes": _status_notes(case) or None,
+        "status_notes": _status_notes(case, with_text) or None,
         "service_name": category.display_name(language) if category else None,
         "service_code": category.code if category else None,
-        "description": public_text(case.text),
+        "description": public_text(case.text) if with_text else None,
         "agency_responsible": case.unit.name if case.unit else None,
         "service_notice": notice(category, case.urgency) if category and is_open else None,
         "requested_datetime": w3c.format_datetime(case.created_at),

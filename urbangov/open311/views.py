@@ -6,6 +6,12 @@ public, as the spec intends; creating a request needs an API key (``urbangov ope
 create-key NAME``). ``jurisdiction_id`` is optional: when the city sets
 ``URBANGOV_OPEN311_JURISDICTION_ID`` a different value is refused with 404, otherwise any
 value is accepted and ignored (the endpoint serves one jurisdiction).
+
+A request's ``service_request_id`` is public and grants nothing (the case's number). The
+case's tracking code, with which the resident follows, rates and reopens it, is a secret of
+the resident's: only the application that posted the request hears it, in the POST answer —
+in an extra ``tracking_code`` field and at the end of ``service_notice`` — so that it can hand
+it to the resident it acts for. No GET answer ever carries it.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from urbangov.cases.actions import Submission, Upload
 from urbangov.cases.models import Channel
+from urbangov.cases.uploads import declared_too_large, read_uploads
 from urbangov.open311 import actions, catalogue, queries, render
 from urbangov.open311.models import ServiceRequest
 
@@ -212,17 +219,12 @@ def request_detail(request: HttpRequest, fmt: str, request_id: str) -> HttpRespo
 
 @endpoint("GET")
 def token(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
-    found = (
-        ServiceRequest.objects.select_related("case")
-        .only("token", "case__tracking_code")
-        .filter(token=token)
-        .first()
-    )
+    found = ServiceRequest.objects.only("token", "case_id").filter(token=token).first()
     if found is None:
         raise Open311Error(
             404, _("No service request with token %(token)r.") % {"token": token[:40]}
         )
-    data = [{"service_request_id": found.case.tracking_code, "token": found.token}]
+    data = [{"service_request_id": str(found.case_id), "token": found.token}]
     return render.render(fmt, "service_requests", data)
 
 
@@ -275,6 +277,9 @@ def _from_json(body: bytes) -> tuple[Params, dict[str, list[str]]]:
 
 def _read_body(request: HttpRequest) -> tuple[Params, dict[str, list[str]], list[Upload]]:
     """The posted parameters, the attribute answers and any uploaded media."""
+    if declared_too_large(request):
+        # Refused by its declared length, before any of it is read.
+        raise Open311Error(413, _("The request body is too large."))
     content_type = (request.content_type or "").lower()
     try:
         if content_type == "application/json":
@@ -290,16 +295,20 @@ def _read_body(request: HttpRequest) -> tuple[Params, dict[str, list[str]], list
                 % {"type": content_type[:60]},
             )
         form = request.POST
-        uploads: list[Upload] = []
         limit = settings.URBANGOV["ATTACHMENT_MAX_BYTES"]
-        for upload in request.FILES.getlist("media"):
+        files = request.FILES.getlist("media")
+        for upload in files:
             if upload.size is not None and upload.size > limit:
                 raise Open311Error(
                     400,
                     _("media: %(name)s is larger than %(mb)d MB.")
                     % {"name": upload.name, "mb": limit // (1024 * 1024)},
                 )
-            uploads.append(Upload(name=upload.name or "media", content=upload.read()))
+        try:
+            # Counted before any is read; each read at most one byte past the cap.
+            uploads = read_uploads(files)
+        except ValidationError as exc:
+            raise Open311Error(400, *_messages(exc)) from None
     except (MultiPartParserError, RequestDataTooBig, TooManyFieldsSent) as exc:
         raise Open311Error(
             400, _("The form data cannot be read: %(error)s") % {"error": exc}
@@ -456,12 +465,15 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         created, _new = actions.submit_request(key=key, submission=submission, extras=extras)
     except ValidationError as exc:
         raise Open311Error(400, *_messages(exc)) from None
+    code = created.case.tracking_code
     data = [
         {
-            "service_request_id": created.case.tracking_code,
+            "service_request_id": queries.public_id(created.case),
             "token": created.token,
-            "service_notice": catalogue.notice(category),
+            # The application acts for the resident: it alone hears the tracking code.
+            "service_notice": f"{catalogue.notice(category)} {_('Your tracking code is')} {code}",
             "account_id": ids["account_id"] or None,
+            "tracking_code": code,
         }
     ]
     return render.render(fmt, "service_requests", data)
