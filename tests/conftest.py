@@ -60,14 +60,12 @@ def rate_clock(monkeypatch: pytest.MonkeyPatch) -> RateClock:
     """Pin the rate limiter's clock at a UTC midnight, where every window (second, minute,
     hour, day) opens, so that no window boundary can fall inside a test; counters start empty.
     Only the limiter's clock: the Retry-After a view computes still reads the real time."""
-    from types import SimpleNamespace
-
     from django.core.cache import cache
 
     from urbangov.privacy import ratelimit
 
     clock = RateClock(now=1_767_225_600.0)  # 2026-01-01T00:00:00Z
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: clock.now))
+    monkeypatch.setattr(ratelimit, "_now", lambda: clock.now)
     cache.clear()
     return clock
 

@@ -42,3 +42,15 @@ def test_the_next_window_starts_a_new_count(rate_clock: RateClock) -> None:
     assert hit("test", "client-d", "2/h") is False
     rate_clock.advance(60)
     assert [hit("test", "client-d", "2/h") for _ in range(3)] == [True, True, False]
+
+
+def test_ipv6_clients_are_counted_by_their_64(rate_clock) -> None:
+    from urbangov.privacy.ratelimit import client_key
+
+    assert client_key("2001:db8:1:2:aaaa::1") == "2001:db8:1:2::/64"
+    assert client_key("::ffff:10.0.0.7") == "10.0.0.7"
+    assert client_key("10.0.0.7") == "10.0.0.7"
+    # Rotating through one /64 does not buy more hits.
+    results = [hit("v6", f"2001:db8:1:2::{i:x}", "3/h") for i in range(1, 6)]
+    assert results == [True, True, True, False, False]
+    assert hit("v6", "2001:db8:1:3::1", "3/h") is True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 
 from django.conf import settings
@@ -35,12 +36,32 @@ def client_ip(request: HttpRequest) -> str:
     return hops[-proxies]
 
 
+def _now() -> float:
+    return time.time()
+
+
+def client_key(address: str) -> str:
+    """What a limit counts by: the address, or for IPv6 its /64 — one subscriber's network,
+    through which one client can rotate freely."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def hit(scope: str, key: str, rate: str) -> bool:
-    """Count one hit; True while within the rate, False once it is exceeded."""
+    """Count one hit for ``key`` (an address is counted by :func:`client_key`); True while
+    within the rate, False once it is exceeded."""
     limit, window = parse_rate(rate)
     if limit <= 0:
         return True
-    bucket = int(time.time() // window)
+    key = client_key(key)
+    bucket = int(_now() // window)
     name = f"rl:{scope}:{key}:{bucket}"
     cache.add(name, 0, timeout=window + 1)
     try:
