@@ -19,6 +19,7 @@ from ninja.parser import Parser
 from urbangov.cases.actions import TransitionError
 from urbangov.cases.api import router as cases_router
 from urbangov.org.api import router as org_router
+from urbangov.participation.api import router as participation_router
 
 logger = logging.getLogger("urbangov.api")
 
@@ -71,6 +72,7 @@ api = NinjaAPI(
 )
 api.add_router("/", cases_router)
 api.add_router("/", org_router)
+api.add_router("/", participation_router)
 
 
 def error_response(

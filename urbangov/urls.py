@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("open311/v2/", include("urbangov.open311.urls")),
     path("cases/", include("urbangov.cases.urls")),
+    path("participation/", include("urbangov.participation.urls")),
     path("", include("urbangov.portal.urls")),
 ]
 # Uploaded files are never served as public media: attachments are read through a view
