@@ -42,8 +42,29 @@ def test_refuses_to_start_without_secret_key_when_debug_is_off(tmp_path: Path) -
     done = _run(["check"], env)
     assert done.returncode != 0
     assert "SECRET_KEY" in done.stderr
+    # One line that says what is wrong, not a traceback.
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+    assert done.stderr.startswith("urbangov: ")
     env["DEBUG"] = "1"
     assert _run(["check"], env).returncode == 0
+
+
+def test_file_verbs_run_without_the_city_configuration(tmp_path: Path) -> None:
+    """Analysing a file needs no secret key: an analyst runs it anywhere."""
+    env = _env(tmp_path)
+    del env["SECRET_KEY"]
+    done = subprocess.run(
+        [*URBANGOV, "pii", "redact"],
+        env=env,
+        input="请联系13812345678\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "13812345678" not in done.stdout and "138" in done.stdout
+    # The key is made for the process only: nothing is written.
+    assert not (tmp_path / "demo-secret-key").exists()
 
 
 def test_secret_key_from_file(tmp_path: Path) -> None:
@@ -85,9 +106,13 @@ def test_auditlog_verify_exit_codes(migrated: Path) -> None:
         victim = conn.execute(
             "SELECT id FROM privacy_auditevent ORDER BY id LIMIT 1 OFFSET 2"
         ).fetchone()[0]
-        conn.execute(
-            "UPDATE privacy_auditevent SET actor_label = 'mallory' WHERE id = ?", (victim,)
-        )
+        tamper = "UPDATE privacy_auditevent SET actor_label = 'mallory' WHERE id = ?"
+        # The append-only guard refuses the edit; someone who can change the schema drops it
+        # first, and the chain still finds the edit.
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute(tamper, (victim,))
+        conn.execute("DROP TRIGGER privacy_auditevent_no_update")
+        conn.execute(tamper, (victim,))
     bad = _run(["auditlog", "verify"], env)
     assert bad.returncode == 1
     assert f"event {victim}" in bad.stderr

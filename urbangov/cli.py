@@ -21,6 +21,16 @@ def _demo_secret() -> None:
     """The demo runs like production (DEBUG off), so it needs a secret key of its own."""
     # The demo serves plain http on localhost.
     os.environ.setdefault("URBANGOV_HTTPS", "0")
+    # Its accounts are for trying the system: no authenticator app asked for (staff may still
+    # enrol one at /accounts/2fa/setup/). Said on start, so nobody mistakes it for production.
+    if "URBANGOV_REQUIRE_2FA" not in os.environ:
+        os.environ["URBANGOV_REQUIRE_2FA"] = "0"
+        print(
+            "Demo: two-factor sign-in for staff is off (URBANGOV_REQUIRE_2FA=0); "
+            "in production it is on.",
+            file=sys.stderr,
+            flush=True,
+        )
     if os.environ.get("SECRET_KEY") or os.environ.get("SECRET_KEY_FILE"):
         return
     data_dir = Path(os.environ.get("URBANGOV_DATA_DIR") or Path.cwd() / "data")
@@ -32,12 +42,42 @@ def _demo_secret() -> None:
     os.environ["SECRET_KEY_FILE"] = str(key_file)
 
 
+# Verbs that analyse a file given on the command line and touch neither the database nor
+# anything signed: they run anywhere, without the city's secret key.
+FILE_VERBS = {
+    ("pii", "scan"),
+    ("pii", "redact"),
+    ("equity", "fca"),
+    ("audit", "run"),
+    ("hotspots", "detect"),
+    ("dispatch", "evaluate"),
+    ("deliberation", "analyze"),
+}
+
+
+def _file_verb_secret(argv: list[str]) -> None:
+    """A throwaway key for this process only, so the file verbs need no configuration."""
+    if tuple(argv[1:3]) in FILE_VERBS and not (
+        os.environ.get("SECRET_KEY") or os.environ.get("SECRET_KEY_FILE")
+    ):
+        os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "urbangov.settings")
     verb = argv[1] if len(argv) > 1 else "help"
     if verb == "demo":
         _demo_secret()
+    _file_verb_secret(argv)
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        from django.conf import settings
+
+        settings.INSTALLED_APPS  # noqa: B018 - reads the environment now, to report it clearly
+    except ImproperlyConfigured as exc:
+        sys.exit(f"urbangov: {exc}")
     if verb in ("serve", "worker"):
         import django
 

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, connections, transaction
 
+from urbangov.privacy import guard
 from urbangov.privacy.actions import record, seal_audit_log
 from urbangov.privacy.models import (
     GENESIS_HASH,
@@ -28,7 +29,17 @@ def _append(n: int, start: int = 0) -> list[AuditEvent]:
     ]
 
 
+def _lift_guard() -> None:
+    """What someone who may change the schema does first: drop the append-only triggers
+    (inside the test's transaction, so they come back when it rolls back)."""
+    with connection.cursor() as cur:
+        for statement in guard.remove_sql(connection.vendor):
+            cur.execute(statement)
+
+
 def _sql(statement: str, params: list[object]) -> None:
+    """Tamper with the log in SQL, as an attacker with schema rights would."""
+    _lift_guard()
     with connection.cursor() as cur:
         cur.execute(statement, params)
 
@@ -102,6 +113,31 @@ def test_reordered_events_are_detected() -> None:
     assert not report.ok and report.first_bad_seq == 2
 
 
+@pytest.mark.parametrize("position", [1, 3])
+def test_an_inserted_event_is_detected_and_named(position: int) -> None:
+    events = _append(4)
+    seal_audit_log()
+    forged = record(actor=None, action="test.forged", data={"i": "inserted"})
+    before = AuditSeal.objects.get(seq=position - 1).hash if position > 1 else GENESIS_HASH
+    # Make room at ``position`` (from the end, so that no two seals share a number), then
+    # seal the forged event there with a correct link to the one before it.
+    for seq in range(4, position - 1, -1):
+        _sql("UPDATE privacy_auditseal SET seq = %s WHERE seq = %s", [seq + 1, seq])
+    AuditSeal.objects.create(
+        seq=position,
+        event=forged,
+        prev_hash=before,
+        hash=chain_hash(before, position, forged),
+        sealed_at=forged.at,
+    )
+    report = verify_chain()
+    assert not report.ok
+    assert (report.first_bad_event, report.first_bad_seq) == (forged.pk, position)
+    assert "inserted" in report.reason
+    # The genuine events themselves are untouched: the one after the forgery is not blamed.
+    assert report.first_bad_event not in {e.pk for e in events}
+
+
 def test_forged_tail_with_correct_hashes_is_caught_by_the_checkpoint() -> None:
     _append(3)
     seal_audit_log()
@@ -125,6 +161,7 @@ def test_forged_tail_with_correct_hashes_is_caught_by_the_checkpoint() -> None:
 def test_rewritten_checkpoint_signature_is_detected() -> None:
     _append(2)
     seal_audit_log()
+    _lift_guard()
     AuditCheckpoint.objects.update(signature="0" * 64)
     report = verify_chain()
     assert not report.ok and "signature" in report.reason
@@ -139,6 +176,9 @@ def test_command_exit_codes() -> None:
         call_command("auditlog", "verify")
     assert info.value.returncode == 1
     assert f"event {events[0].pk}" in str(info.value)
+    # The finding is on the log.
+    finding = AuditEvent.objects.get(action="privacy.auditlog.verify.failed")
+    assert finding.data["first_bad_event"] == events[0].pk and finding.data["first_bad_seq"] == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -481,6 +481,8 @@ _CN_AFTER = re.compile(
     r"[，,\s]*(?:\+86)?\s*1[3-9]\d{9}|[，,\s]*0\d{2,3}[-\s]?\d{7}|\s+\d{15}|[）)])"
 )
 _NAME_TAGS = frozenset({"nr", "nrfg", "nrt"})
+# Everyday words jieba's dictionary tags as names (谢谢 is "nr" there): never a name.
+_MISTAGGED_WORDS = frozenset({"谢谢"})
 # Parts of speech that a word inside a name never has: when a candidate's given name is such a
 # word (高兴, 于是), it is not a name without context on both sides.
 _COMMON_TAGS = frozenset({"v", "vn", "a", "ad", "an", "d", "p", "c", "u", "r", "m", "q", "t", "f"})
@@ -538,7 +540,9 @@ def _chinese_names(text: str, tokens: _Tokens) -> Iterator[Span]:
             after = bool(_CN_AFTER.match(text, end))
             at_edge = end == len(text) or not _is_han(text[end])
             aligned = end in ends
-            common = words.get(name, 0) > 0 and tags.get(name, "") not in _NAME_TAGS
+            common = name in _MISTAGGED_WORDS or (
+                words.get(name, 0) > 0 and tags.get(name, "") not in _NAME_TAGS
+            )
             if before and after:
                 ok = True
             elif before or after:

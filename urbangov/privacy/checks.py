@@ -7,7 +7,21 @@ import os
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+
+from urbangov.privacy import crypto
+
+
+@register(Tags.security)
+def encryption_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Garbage in URBANGOV_ENCRYPTION_KEYS stops the start (every command, the server), rather
+    than the first page that reads a contact."""
+    try:
+        problems = crypto.key_problems(crypto.configured_keys())
+    except ImproperlyConfigured as exc:
+        problems = [str(exc)]
+    return [Error(problem, id="urbangov.E001") for problem in problems]
 
 
 @register(Tags.security, deploy=True)

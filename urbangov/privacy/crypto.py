@@ -43,15 +43,51 @@ def configured_keys() -> list[str]:
     return keys
 
 
+def key_problems(keys: list[str]) -> list[str]:
+    """What is wrong with each configured key, by position (never the key itself)."""
+    problems = []
+    for number, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError, UnicodeError):
+            problems.append(
+                f"URBANGOV_ENCRYPTION_KEYS: key {number} of {len(keys)} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes; make one with `urbangov keys generate`)"
+            )
+    return problems
+
+
 @lru_cache(maxsize=4)
 def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    problems = key_problems(list(keys))
+    if problems:
+        raise ImproperlyConfigured("; ".join(problems))
+    return MultiFernet([Fernet(k.encode()) for k in keys])
+
+
+def key_index(token: str) -> int | None:
+    """Which configured key (0: the newest) decrypts ``token``; None if none does."""
+    for index, key in enumerate(configured_keys()):
+        try:
+            Fernet(key.encode()).decrypt(token.encode("ascii"))
+        except (InvalidToken, UnicodeError, ValueError):
+            continue
+        return index
+    return None
+
+
+def reencrypt(token: str) -> str:
+    """``token`` encrypted again under the newest key (DecryptionError if no key opens it)."""
+    if token == "":
+        return ""
     try:
-        return MultiFernet([Fernet(k.encode()) for k in keys])
-    except (ValueError, TypeError) as exc:
-        raise ImproperlyConfigured(
-            "URBANGOV_ENCRYPTION_KEYS holds a value that is not a Fernet key "
-            "(32 url-safe base64-encoded bytes)"
-        ) from exc
+        return fernet().rotate(token.encode("ascii")).decode("ascii")
+    except (InvalidToken, UnicodeError) as exc:
+        raise DecryptionError("stored value cannot be decrypted with the configured keys") from exc
+
+
+def new_key() -> str:
+    return Fernet.generate_key().decode("ascii")
 
 
 def fernet() -> MultiFernet:
@@ -79,9 +115,19 @@ def normalise_for_lookup(value: str) -> str:
     return "".join(ch for ch in folded if ch not in " -()")
 
 
+def lookup_key() -> bytes:
+    return os.environ.get("URBANGOV_LOOKUP_KEY", "").encode() or _derive("lookup")
+
+
+def derived_key(label: str) -> bytes:
+    """A key for one purpose (``label``), derived from SECRET_KEY: for keys that protect
+    nothing stored (the open-data noise), so rotating SECRET_KEY costs only a change."""
+    return _derive(label)
+
+
 def keyed_hash(value: str) -> str:
     """A keyed hash for exact lookup of an encrypted value without decrypting every row."""
     if not value:
         return ""
-    key = os.environ.get("URBANGOV_LOOKUP_KEY", "").encode() or _derive("lookup")
+    key = lookup_key()
     return hmac.new(key, normalise_for_lookup(value).encode("utf-8"), hashlib.sha256).hexdigest()

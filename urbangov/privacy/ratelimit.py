@@ -70,3 +70,19 @@ def hit(scope: str, key: str, rate: str) -> bool:
         cache.set(name, 1, timeout=window + 1)
         count = 1
     return count <= limit
+
+
+def peek(scope: str, key: str, rate: str) -> bool:
+    """True while ``key`` may still be counted once more within the rate (nothing is counted)."""
+    limit, window = parse_rate(rate)
+    if limit <= 0:
+        return True
+    bucket = int(_now() // window)
+    count = cache.get(f"rl:{scope}:{client_key(key)}:{bucket}", 0)
+    return int(count) < limit
+
+
+def wait_seconds(rate: str) -> int:
+    """Seconds until the current window of ``rate`` closes."""
+    _limit, window = parse_rate(rate)
+    return window - int(_now()) % window
