@@ -1,0 +1,435 @@
+"""What the dispatcher makes of a case, before anything is written.
+
+:func:`assess` reads a batch of cases and gives, for each, an :class:`Assessment`: the
+categories the text is about (calibrated probabilities, with the resident's own choice taken
+as evidence, not as the answer), where the case is (its point's grid, or a place named in the
+address), the unit the routing table gives for each likely category, words of danger, a
+likely duplicate among open cases near in place and time, and whether the case may be
+dispatched without a person (the category's confidence threshold). Writing it down and
+acting on it is :mod:`urbangov.dispatch.actions`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from django.conf import settings
+from numpy.typing import NDArray
+
+from urbangov.algorithms.models import AlgorithmVersion, Mode
+from urbangov.analytics import textclf
+from urbangov.cases.models import OPEN_STATUSES, Case
+from urbangov.dispatch import classifier, emergency, routing
+from urbangov.dispatch.routing import AreaInfo, CategoryInfo, Route, Table
+from urbangov.org.models import Urgency
+
+TOP = 3
+
+
+def setting(name: str, default: Any) -> Any:
+    return settings.URBANGOV.get(name, default)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    category: CategoryInfo
+    probability: float | None
+    route: Route
+
+    def output(self) -> dict[str, Any]:
+        return {
+            "category": self.category.code,
+            "unit": self.route.unit.code if self.route.unit else None,
+        }
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    case_id: int
+    tracking_code: str
+    similarity: float
+    distance_m: float | None
+    hours: float
+
+
+# Why a case was left for an operator.
+NO_MODEL = "no_model"
+BELOW_THRESHOLD = "below_threshold"
+POLICY_OFF = "policy_off"
+AUTOMATIC_OFF = "automatic_off"
+NO_UNIT = "no_unit"
+LIKELY_DUPLICATE = "likely_duplicate"
+NOTHING_TO_SUGGEST = "nothing_to_suggest"
+
+
+@dataclass
+class Assessment:
+    case: Case
+    version: AlgorithmVersion | None
+    suggestions: list[Suggestion]
+    features: list[textclf.Feature]
+    located: AreaInfo | None
+    located_how: str  # "point", "address" or "none"
+    located_name: str
+    danger: list[str]
+    danger_by_category: bool
+    duplicate: Duplicate | None
+    threshold: float | None
+    held: list[str] = field(default_factory=list)
+
+    @property
+    def confidence(self) -> float | None:
+        return self.suggestions[0].probability if self.suggestions else None
+
+    @property
+    def emergency(self) -> bool:
+        return bool(self.danger) or self.danger_by_category
+
+    @property
+    def mode(self) -> str:
+        return Mode.SUGGESTION if self.held else Mode.AUTOMATIC
+
+    @property
+    def best(self) -> Suggestion | None:
+        return self.suggestions[0] if self.suggestions else None
+
+    def output(self) -> dict[str, Any]:
+        best = self.best
+        return {
+            "category": best.category.code if best else None,
+            "unit": best.route.unit.code if best and best.route.unit else None,
+            "urgency": Urgency.EMERGENCY
+            if self.emergency
+            else (best.category.urgency if best else None),
+            "emergency": self.emergency,
+            "duplicate_of": self.duplicate.case_id if self.duplicate else None,
+        }
+
+    def alternatives(self) -> list[dict[str, Any]]:
+        return [{"output": s.output(), "score": s.probability} for s in self.suggestions[1:]]
+
+    def inputs(self) -> dict[str, Any]:
+        """Everything read (its digest is kept, not the text)."""
+        c = self.case
+        return {
+            "title": c.title,
+            "text": c.text,
+            "address": c.address,
+            "lat": c.lat,
+            "lon": c.lon,
+            "area": c.area_id,
+            "reported_category": c.reported_category_id,
+            "channel": c.channel,
+            "version": self.version.version if self.version else None,
+        }
+
+    def summary(self, table: Table) -> dict[str, Any]:
+        """The inputs that are not personal data, kept for audits by group and place."""
+        c = self.case
+        reported = table.categories.get(c.reported_category_id) if c.reported_category_id else None
+        area = table.areas.get(c.area_id) if c.area_id else None
+        return {
+            "channel": c.channel,
+            "area": area.code if area else None,
+            "located_by": self.located_how,
+            "located_area": self.located.code if self.located else None,
+            "reported_category": reported.code if reported else None,
+            "has_point": c.lat is not None,
+            "text_length": len(c.text),
+        }
+
+    def reasons(self) -> list[dict[str, Any]]:
+        """Why, as data: :mod:`urbangov.dispatch.explain` tells it in words."""
+        out: list[dict[str, Any]] = []
+        best = self.best
+        if best is not None:
+            out.append(
+                {
+                    "code": "classified" if best.probability is not None else "reported_only",
+                    "category": best.category.code,
+                    "probability": best.probability,
+                    "features": [f.text for f in self.features],
+                }
+            )
+        if self.case.reported_category_id is not None:
+            out.append(
+                {
+                    "code": "reported",
+                    "category_id": self.case.reported_category_id,
+                    "agrees": best is not None
+                    and best.category.id == self.case.reported_category_id,
+                }
+            )
+        out.append(
+            {
+                "code": "located",
+                "how": self.located_how,
+                "area": self.located.code if self.located else None,
+                "name": self.located_name,
+            }
+        )
+        if best is not None:
+            out.append({"code": "routed", "category": best.category.code, **best.route.as_data()})
+        if self.danger or self.danger_by_category:
+            out.append(
+                {"code": "emergency", "terms": self.danger, "by_category": self.danger_by_category}
+            )
+        if self.duplicate is not None:
+            d = self.duplicate
+            out.append(
+                {
+                    "code": "duplicate",
+                    "case": d.case_id,
+                    "tracking_code": d.tracking_code,
+                    "similarity": round(d.similarity, 3),
+                    "distance_m": None if d.distance_m is None else round(d.distance_m),
+                    "hours": round(d.hours, 1),
+                }
+            )
+        out.append({"code": "policy", "threshold": self.threshold, "held": list(self.held)})
+        return out
+
+
+# --- the resident's own category as evidence -------------------------------------------------
+
+RELATIONS = ("exact", "parent", "sibling", "child", "other")
+
+
+def relation(table: Table, reported_id: int, category_id: int) -> str:
+    """How the category a resident chose stands to the category a case really is."""
+    if reported_id == category_id:
+        return "exact"
+    cat = table.categories.get(category_id)
+    rep = table.categories.get(reported_id)
+    if cat is None or rep is None:
+        return "other"
+    if cat.parent_id == reported_id:
+        return "parent"
+    if rep.parent_id == category_id:
+        return "child"
+    if cat.parent_id is not None and cat.parent_id == rep.parent_id:
+        return "sibling"
+    return "other"
+
+
+def _relation_sizes(table: Table, category_id: int) -> dict[str, int]:
+    """How many active categories stand in each relation to ``category_id`` (cached)."""
+    cache = table.relation_sizes
+    found = cache.get(category_id)
+    if found is None:
+        found = dict.fromkeys(RELATIONS, 0)
+        for other in table.categories.values():
+            if other.active:
+                found[relation(table, other.id, category_id)] += 1
+        cache[category_id] = found
+    return found
+
+
+def evidence_row(
+    table: Table, classes: Sequence[str], reported_id: int | None, shares: dict[str, float] | None
+) -> NDArray[np.float64]:
+    """The likelihood, under each class, of what is known besides the text: 0 for a class
+    that is no longer an active category; where the resident chose a category, the share of
+    residents whose choice stands in that relation to the truth (learnt at training) spread
+    evenly over the categories in that relation."""
+    row = np.zeros(len(classes))
+    for i, code in enumerate(classes):
+        cat = table.category_by_code.get(code)
+        if cat is None or not cat.active:
+            continue
+        if reported_id is None or not shares or reported_id not in table.categories:
+            row[i] = 1.0
+            continue
+        rel = relation(table, reported_id, cat.id)
+        row[i] = shares.get(rel, 0.0) / max(1, _relation_sizes(table, cat.id)[rel])
+    return row
+
+
+# --- where ---------------------------------------------------------------------------------
+
+
+def _located(table: Table, case: Case) -> tuple[AreaInfo | None, str, str]:
+    if case.area_id is not None and case.area_id in table.areas:
+        area = table.areas[case.area_id]
+        return area, "point", area.name
+    found = table.locate_text(case.address or "", f"{case.title}\n{case.text}")
+    if found is not None:
+        return found[0], "address", found[1]
+    return None, "none", ""
+
+
+# --- duplicates ----------------------------------------------------------------------------
+
+_EARTH_M = 6_371_000.0
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * _EARTH_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _vectors(model: textclf.Model | None, texts: list[str]) -> sp.csr_matrix:
+    if model is not None:
+        return model.similarity_vectors([""] * len(texts), texts)
+    return textclf.plain_vectors(texts)
+
+
+def find_duplicate(
+    case: Case, located: AreaInfo | None, model: textclf.Model | None
+) -> Duplicate | None:
+    """The open case most like ``case`` in text among those reported shortly before it
+    close by, if it is alike enough."""
+    hours = float(setting("DUPLICATE_HOURS", 72))
+    metres = float(setting("DUPLICATE_METERS", 300))
+    needed = float(setting("DUPLICATE_SIMILARITY", 0.6))
+    qs = Case.objects.filter(
+        status__in=OPEN_STATUSES,
+        created_at__gte=case.created_at - timedelta(hours=hours),
+        created_at__lte=case.created_at,
+    ).exclude(pk=case.pk)
+    if case.lat is not None and case.lon is not None:
+        dlat = metres / 111_320.0
+        dlon = metres / (111_320.0 * max(0.1, math.cos(math.radians(case.lat))))
+        qs = qs.filter(
+            lat__gte=case.lat - dlat,
+            lat__lte=case.lat + dlat,
+            lon__gte=case.lon - dlon,
+            lon__lte=case.lon + dlon,
+        )
+    elif located is not None:
+        qs = qs.filter(area__path__startswith=located.path)
+    else:
+        return None  # nowhere to compare with
+    rows = list(
+        qs.order_by("-created_at", "-id").values_list(
+            "id", "tracking_code", "title", "text", "lat", "lon", "created_at"
+        )[:200]
+    )
+    if not rows:
+        return None
+    texts = [f"{case.title} {case.text}"] + [f"{r[2]} {r[3]}" for r in rows]
+    vectors = _vectors(model, texts)
+    similarity = np.asarray((vectors[1:] @ vectors[0].T).todense()).ravel()
+    best = int(np.argmax(similarity))
+    if similarity[best] < needed:
+        return None
+    r = rows[best]
+    far = (
+        distance_m(case.lat, case.lon, r[4], r[5])
+        if case.lat is not None and case.lon is not None and r[4] is not None and r[5] is not None
+        else None
+    )
+    if far is not None and far > metres:
+        return None
+    return Duplicate(
+        case_id=r[0],
+        tracking_code=r[1],
+        similarity=float(similarity[best]),
+        distance_m=far,
+        hours=(case.created_at - r[6]).total_seconds() / 3600,
+    )
+
+
+# --- the assessment -------------------------------------------------------------------------
+
+
+def assess(cases: Sequence[Case]) -> list[Assessment]:
+    """Assess a batch of cases (their category, reported category and area may be loaded or
+    not; nothing is written)."""
+    if not cases:
+        return []
+    table = routing.current()
+    loaded = classifier.current()
+    model = loaded.model if loaded else None
+    default_threshold = float(setting("DISPATCH_THRESHOLD", 0.9))
+    automatic_on = bool(setting("DISPATCH_AUTOMATIC", True))
+    # Algorithm governance (issue 5): suspended, retired or impact level III–IV → the ethics
+    # board's safeguards allow suggestions only; every case then waits for an operator.
+    from urbangov.algorithms.queries import may_decide_automatically
+
+    if loaded is not None and not may_decide_automatically(loaded.version.algorithm_id):
+        automatic_on = False
+    predictions: list[textclf.Prediction | None] = [None] * len(cases)
+    if model is not None:
+        shares = model.info.get("reported_shares")
+        evidence = np.vstack(
+            [evidence_row(table, model.classes, c.reported_category_id, shares) for c in cases]
+        )
+        predictions = list(
+            model.explain(
+                [c.title for c in cases],
+                [c.text for c in cases],
+                top=TOP,
+                features=5,
+                evidence=evidence,
+            )
+        )
+    out: list[Assessment] = []
+    for case, prediction in zip(cases, predictions, strict=True):
+        ranked: list[tuple[CategoryInfo, float | None]] = []
+        if prediction is not None:
+            ranked = [
+                (table.category_by_code[label], p)
+                for label, p in prediction.top
+                if p > 0 and label in table.category_by_code
+            ]
+        elif case.reported_category_id in table.categories:
+            # No model: the resident's choice is all there is, and it decides nothing alone.
+            ranked = [(table.categories[case.reported_category_id], None)]
+        located, how, name = _located(table, case)
+        area_id = located.id if located else None
+        suggestions = [Suggestion(cat, p, table.route(cat.id, area_id)) for cat, p in ranked[:TOP]]
+        danger = [
+            m.term for m in emergency.find(f"{case.title}\n{case.text}", table.emergency_terms)
+        ]
+        by_category = bool(
+            suggestions
+            and suggestions[0].category.urgency == Urgency.EMERGENCY
+            and (suggestions[0].probability or 0.0) >= 0.5
+        )
+        duplicate = find_duplicate(case, located, model)
+        threshold: float | None = None
+        held: list[str] = []
+        if model is None:
+            held.append(NO_MODEL)
+        if not suggestions:
+            held.append(NOTHING_TO_SUGGEST)
+        else:
+            best = suggestions[0]
+            threshold, allowed = table.policy(best.category.id, default_threshold)
+            if best.probability is not None and best.probability < threshold:
+                held.append(BELOW_THRESHOLD)
+            if not allowed:
+                held.append(POLICY_OFF)
+            if best.route.unit is None:
+                held.append(NO_UNIT)
+        if not automatic_on:
+            held.append(AUTOMATIC_OFF)
+        if duplicate is not None:
+            held.append(LIKELY_DUPLICATE)
+        out.append(
+            Assessment(
+                case=case,
+                version=loaded.version if loaded else None,
+                suggestions=suggestions,
+                features=prediction.features if prediction else [],
+                located=located,
+                located_how=how,
+                located_name=name,
+                danger=danger,
+                danger_by_category=by_category,
+                duplicate=duplicate,
+                threshold=threshold,
+                held=held,
+            )
+        )
+    return out
