@@ -18,8 +18,10 @@ from ninja.parser import Parser
 
 from urbangov.cases.actions import TransitionError
 from urbangov.cases.api import router as cases_router
+from urbangov.dispatch.api import router as dispatch_router
 from urbangov.org.api import router as org_router
 from urbangov.participation.api import router as participation_router
+from urbangov.supervision.api import router as supervision_router
 
 logger = logging.getLogger("urbangov.api")
 
@@ -71,8 +73,10 @@ api = NinjaAPI(
     parser=JsonParser(),
 )
 api.add_router("/", cases_router)
+api.add_router("/", dispatch_router)
 api.add_router("/", org_router)
 api.add_router("/", participation_router)
+api.add_router("/", supervision_router)
 
 
 def error_response(

@@ -96,6 +96,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # TOTP second factor for staff (urbangov.privacy: enrolment, verification, enforcement).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_tasks",
     "django_tasks_db",
     # Serves the API docs' Swagger UI from our own static files instead of a CDN.
@@ -103,7 +106,11 @@ INSTALLED_APPS = [
     # ours, from the bottom of the dependency order up
     "urbangov.privacy",
     "urbangov.org",
+    "urbangov.algorithms",
     "urbangov.cases",
+    "urbangov.dispatch",
+    "urbangov.supervision",
+    "urbangov.equity",
     "urbangov.participation",
     "urbangov.portal",
     "urbangov.open311",
@@ -112,6 +119,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "urbangov.privacy.middleware.content_security_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -120,6 +128,9 @@ MIDDLEWARE = [
     "urbangov.cases.uploads.RequestBodyCap",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "urbangov.privacy.middleware.second_factor",
+    "urbangov.privacy.middleware.public_read_limit",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "urbangov.portal.middleware.preferences_middleware",
@@ -195,8 +206,19 @@ TASKS = {
 # Each job is idempotent and claims its rows through a state field, so two workers are safe.
 PERIODIC_JOBS: list[tuple[str, float]] = [
     ("urbangov.privacy.actions.seal_audit_log", envfloat("URBANGOV_SEAL_INTERVAL", 5.0)),
-    ("urbangov.cases.actions.triage_submitted", envfloat("URBANGOV_TRIAGE_INTERVAL", 2.0)),
+    # The dispatcher decides new cases in batches (in place of the plain triage sweep,
+    # urbangov.cases.actions.triage_submitted, which it falls back to if assessing fails).
+    ("urbangov.dispatch.actions.dispatch_submitted", envfloat("URBANGOV_TRIAGE_INTERVAL", 2.0)),
     ("urbangov.cases.actions.close_expired", 600.0),
+    (
+        "urbangov.privacy.actions.publish_open_data_job",
+        envfloat("URBANGOV_OPEN_DATA_INTERVAL", 3600.0),
+    ),
+    ("urbangov.supervision.tasks.fold", envfloat("URBANGOV_FOLD_INTERVAL", 10.0)),
+    ("urbangov.supervision.tasks.send_notices", 300.0),
+    ("urbangov.supervision.tasks.refresh_hotspots", 600.0),
+    # Bias audits of the platform's decisions, as often as each algorithm's impact level asks.
+    ("urbangov.algorithms.audits.audit_due_job", 3600.0),
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -209,6 +231,11 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 LOGIN_URL = "login"
+# The issuer staff see in their authenticator app.
+OTP_TOTP_ISSUER = os.environ.get("URBANGOV_OTP_ISSUER", "urbangov")
+# The admin never shows a device's secret key or its QR code: whoever saw one could sign in as
+# the device's owner (django-otp's key and QR pages answer 403).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 LOGIN_REDIRECT_URL = "cases:workbench"
 LOGOUT_REDIRECT_URL = "portal:home"
 
@@ -240,6 +267,7 @@ if not DEBUG and envbool("URBANGOV_HTTPS", True):
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    LANGUAGE_COOKIE_SECURE = True
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
@@ -247,6 +275,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 URBANGOV: dict[str, Any] = {
     "CITY_NAME": os.environ.get("URBANGOV_CITY_NAME", _("Demo City")),
     "REOPEN_WINDOW_DAYS": envint("URBANGOV_REOPEN_WINDOW_DAYS", 15),
+    # Days a reviewer has to decide a resident's appeal of an algorithm's decision.
+    "APPEAL_DAYS": envint("URBANGOV_APPEAL_DAYS", 15),
     "CASE_TEXT_MAX": envint("URBANGOV_CASE_TEXT_MAX", 5000),
     "CASE_TITLE_MAX": 200,
     "ATTACHMENT_MAX_BYTES": envint("URBANGOV_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
@@ -259,19 +289,57 @@ URBANGOV: dict[str, Any] = {
     "OPEN311_JURISDICTION_ID": os.environ.get("URBANGOV_OPEN311_JURISDICTION_ID", ""),
     "OPEN311_CONTACT": os.environ.get("URBANGOV_OPEN311_CONTACT", ""),
     "OPEN311_KEY_SERVICE": os.environ.get("URBANGOV_OPEN311_KEY_SERVICE", ""),
-    # Publish residents' descriptions and staff replies in Open311 GET requests (masked, but
-    # names and addresses are not yet redacted); off: the service and the status only.
+    # Publish residents' descriptions and staff replies in Open311 GET requests (personal data
+    # redacted by the PII detector); off: the service and the status only.
     "OPEN311_PUBLISH_TEXT": envbool("URBANGOV_OPEN311_PUBLISH_TEXT", False),
+    # Supervision: the composite score's weights (response, resolution, satisfaction; they
+    # must add up to 100), hours before a deadline to remind handlers, days of cases the
+    # hot-spot detection reads.
+    "SCORE_WEIGHTS": envlist("URBANGOV_SCORE_WEIGHTS", "30,35,35"),
+    "REMINDER_HOURS": envint("URBANGOV_REMINDER_HOURS", 24),
+    "HOTSPOT_DAYS": envint("URBANGOV_HOTSPOT_DAYS", 90),
+    # Dispatch (docs/dispatch.md): decide each case in the request that submits it (off: the
+    # worker decides new cases every URBANGOV_TRIAGE_INTERVAL seconds); let the dispatcher
+    # send a case by itself at all; the calibrated probability it needs where a category sets
+    # none; what makes two open cases likely duplicates.
+    "DISPATCH_INLINE": envbool("URBANGOV_DISPATCH_INLINE", False),
+    "DISPATCH_AUTOMATIC": envbool("URBANGOV_DISPATCH_AUTOMATIC", True),
+    "DISPATCH_THRESHOLD": envfloat("URBANGOV_DISPATCH_THRESHOLD", 0.9),
+    "DUPLICATE_HOURS": envfloat("URBANGOV_DUPLICATE_HOURS", 72.0),
+    "DUPLICATE_METERS": envfloat("URBANGOV_DUPLICATE_METERS", 300.0),
+    "DUPLICATE_SIMILARITY": envfloat("URBANGOV_DUPLICATE_SIMILARITY", 0.6),
+    # The hotline residents call (to contest a decision, among others).
+    "HOTLINE": os.environ.get("URBANGOV_HOTLINE", "12345"),
     # Deliberation hall: supporters a residents' petition needs to open a topic, and how long
     # it collects support.
     "PETITION_THRESHOLD": envint("URBANGOV_PETITION_THRESHOLD", 100),
     "PETITION_DAYS": envint("URBANGOV_PETITION_DAYS", 60),
+    # Data protection (docs/privacy.md): open data's smallest published count and the noise
+    # added to counts (epsilon of the geometric mechanism; empty: none); days personal data
+    # is kept after a case is finished, unless a category says otherwise.
+    "OPEN_DATA_K": envint("URBANGOV_OPEN_DATA_K", 10),
+    "OPEN_DATA_EPSILON": envfloat("URBANGOV_OPEN_DATA_EPSILON", 0.0) or None,
+    "RETENTION_DAYS": envint("URBANGOV_RETENTION_DAYS", 3 * 365),
+    # Staff sign in with a second factor (TOTP); on by default unless DEBUG.
+    "REQUIRE_2FA": envbool("URBANGOV_REQUIRE_2FA", not DEBUG),
+    # Failed sign-ins allowed per account and client address, and per client address.
+    "LOGIN_RATE": os.environ.get("URBANGOV_LOGIN_RATE", "5/15m"),
+    "LOGIN_IP_RATE": os.environ.get("URBANGOV_LOGIN_IP_RATE", "50/h"),
+    # Anonymous reads of public pages and APIs per client address ("0/m": no limit).
+    "PUBLIC_READ_RATE": os.environ.get("URBANGOV_PUBLIC_READ_RATE", "300/m"),
+    # Extra Content-Security-Policy sources (e.g. a map tile server for img-src).
+    "CSP_IMG_SRC": envlist("URBANGOV_CSP_IMG_SRC"),
+    "CSP_REPORT_URI": os.environ.get("URBANGOV_CSP_REPORT_URI", ""),
+    # Equity: seconds a siting plan may take (all its objectives together).
+    "EQUITY_SITING_SECONDS": envfloat("URBANGOV_EQUITY_SITING_SECONDS", 20.0),
 }
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Personal data is redacted from every line written (urbangov.privacy.logs).
+    "formatters": {"redacted": {"()": "urbangov.privacy.logs.RedactingFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "redacted"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
     "loggers": {
         "django_tasks_db": {"level": os.environ.get("LOG_LEVEL", "WARNING")},

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from urbangov import db
+from urbangov.algorithms import actions as decisions
 from urbangov.cases import signals
 from urbangov.cases.models import (
     Attachment,
@@ -463,6 +464,9 @@ def _apply(
         at=now,
     )
     record(actor=actor, action=f"case.{name}", obj=locked, data=payload, label=label)
+    transaction.on_commit(
+        lambda: signals.case_transitioned.send(sender=Case, case=locked, name=name)
+    )
     for attr in fields:
         setattr(case, attr, getattr(locked, attr))
     return locked
@@ -487,10 +491,25 @@ def _require(value: str, message: str, field: str = "note", limit: int = NOTE_MA
 # --- one action per transition -------------------------------------------------------------
 
 
-def triage_case(case: Case, *, actor: Actor = None) -> Case:
-    """Move a newly submitted case into the operators' dispatch queue."""
+def triage_case(
+    case: Case,
+    *,
+    actor: Actor = None,
+    urgency: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Case:
+    """Move a newly submitted case into the operators' dispatch queue; ``urgency`` (the
+    dispatcher's emergency flag) sets its class, and so its place in the queue."""
+    if urgency is not None and urgency not in Urgency.values:
+        raise ValidationError(_("Unknown urgency %(value)r.") % {"value": urgency})
     with transaction.atomic():
-        return _apply(case, "triage", actor=actor)
+        return _apply(
+            case,
+            "triage",
+            actor=actor,
+            changes={"urgency": urgency} if urgency else None,
+            data=data,
+        )
 
 
 def deadlines_for(
@@ -513,8 +532,15 @@ def dispatch_case(
     category: Category | None = None,
     urgency: str | None = None,
     note: str = "",
+    via: dict[str, Any] | None = None,
 ) -> Case:
-    """Send the case to a handling unit and start its clocks (派单)."""
+    """Send the case to a handling unit and start its clocks (派单).
+
+    ``via`` names the algorithm's decision when the dispatcher sends the case by itself (it
+    goes on the timeline). A person's dispatch of a case an algorithm decided about is logged
+    as that person's decision in answer to it (:mod:`urbangov.algorithms`), with ``note`` as
+    the reason.
+    """
     note = _note(note)
     if not unit.active:
         raise ValidationError(_("%(unit)s is not an active unit.") % {"unit": unit})
@@ -532,6 +558,12 @@ def dispatch_case(
             level = current.urgency
         now = timezone.now()
         respond_by, resolve_by = deadlines_for(chosen, level, now)
+        decisions.record_human_decision(
+            actor=actor,
+            subject=current,
+            output={"unit": unit.code, "category": chosen.code if chosen else None},
+            reason=note,
+        )
         return _apply(
             case,
             "dispatch",
@@ -551,6 +583,7 @@ def dispatch_case(
                 "category": chosen.code if chosen else None,
                 "urgency": level,
                 "resolve_due": resolve_by.isoformat(),
+                **(via or {}),
             },
         )
 
@@ -670,13 +703,24 @@ def resolve_case(case: Case, *, actor: Actor, resolution: str) -> Case:
         settings.URBANGOV["CASE_TEXT_MAX"],
     )
     with transaction.atomic():
-        return _apply(
+        resolved = _apply(
             case,
             "resolve",
             actor=actor,
             note=resolution,
             changes={"resolved_at": timezone.now(), "resolution": resolution},
         )
+        # The real outcome, for the dispatch decision about the case (if any): who resolved
+        # it and as what. It teaches the next model and shows where the dispatcher erred.
+        decisions.record_outcome(
+            actor=actor,
+            subject=resolved,
+            output={
+                "unit": resolved.unit.code if resolved.unit else None,
+                "category": resolved.category.code if resolved.category else None,
+            },
+        )
+        return resolved
 
 
 def close_case(case: Case, *, actor: Actor, note: str = "") -> Case:
@@ -792,6 +836,37 @@ def reject_case(case: Case, *, actor: Actor, reason: str) -> Case:
             actor=actor,
             note=reason,
             changes={"reject_reason": reason, "closed_at": timezone.now()},
+        )
+
+
+def escalate_case(case: Case, *, actor: Actor, due: datetime, note: str) -> Case:
+    """A supervisor's formal escalation (督办): the unit must resolve by ``due``, on the record.
+
+    The status stays; the deadline to resolve becomes ``due`` (the timeline keeps the old one).
+    Performance evaluation keeps judging the unit by the deadline set at dispatch (with granted
+    extensions), so an escalation never makes a late case count as on time.
+    """
+    note = _require(note, _("Say why the case is escalated and what is expected."))
+    now = timezone.now()
+    if due.tzinfo is None:
+        raise ValidationError({"due": [_("Give the new deadline with its time zone.")]})
+    if not now < due <= now + timedelta(days=90):
+        raise ValidationError(
+            {"due": [_("The new deadline must lie in the future, at most 90 days from now.")]}
+        )
+
+    def previous(locked: Case) -> Extra:
+        before = locked.resolve_due.isoformat() if locked.resolve_due else None
+        return Extra(changes={"resolve_due": due}, data={"previous_due": before})
+
+    with transaction.atomic():
+        return _apply(
+            case,
+            "escalate",
+            actor=actor,
+            note=note,
+            data={"resolve_due": due.isoformat()},
+            check=previous,
         )
 
 

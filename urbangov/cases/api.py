@@ -38,14 +38,15 @@ from urbangov.cases.actions import (
     submit_case,
 )
 from urbangov.cases.models import Attachment, Case, CaseEvent, Channel, ExtensionStatus, Status
+from urbangov.cases.privacy import PersonalView, personal_view
 from urbangov.cases.transitions import TRANSITIONS
 from urbangov.cases.uploads import declared_too_large, read_uploads
 
 # One implementation each, shared with the staff case page and the tracking page.
 from urbangov.org.auth import STAFF_AUTH, optional_user, staff_user
 from urbangov.org.models import Category
-from urbangov.privacy import masking
-from urbangov.privacy.actions import record
+from urbangov.privacy import purpose as purposes
+from urbangov.privacy.purpose import Purpose, redact
 from urbangov.privacy.ratelimit import client_ip, hit, parse_rate
 
 router = Router(tags=["cases"])
@@ -384,7 +385,8 @@ class CaseFilters(Schema):
     created_to: datetime | None = Field(None, description="Submitted before (exclusive).")
     q: str | None = Field(None, description="A tracking code, or words of the title.")
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    # Bounded so that no offset overflows the database's integers (SQLite's are 64-bit).
+    offset: int = Field(0, ge=0, le=1_000_000_000)
 
 
 def _ref(obj: Any) -> Ref | None:
@@ -401,7 +403,8 @@ def _summary(case: Case, now: datetime) -> CaseSummary:
     return CaseSummary(
         id=case.pk,
         tracking_code=case.tracking_code,
-        title=case.title,
+        # Lists never state a purpose: the title as anyone without one sees it.
+        title=redact(case.title),
         status=case.status,
         status_label=str(Status(case.status).label),
         channel=case.channel,
@@ -511,22 +514,20 @@ class CaseDetail(CaseSummary):
     )
 
 
-def _contact(user: User, case: Case) -> Contact | None:
+def _contact(case: Case, personal: PersonalView) -> Contact | None:
     if case.anonymous or not (case.contact_name or case.contact_phone):
         return None
-    if permissions.can_see_contact(user, case):
-        # Every read of personal data is logged.
-        record(actor=user, action="case.contact.read", obj=case, purpose="case handling")
-        return Contact(name=case.contact_name, phone=case.contact_phone, masked=False)
     return Contact(
-        name=masking.mask_name(case.contact_name),
-        phone=masking.mask_phone(case.contact_phone),
-        masked=True,
+        name=personal.contact_name, phone=personal.contact_phone, masked=not personal.raw
     )
 
 
-def _detail(user: User, case: Case) -> CaseDetail:
+def _detail(user: User, case: Case, stated: Purpose | None = None) -> CaseDetail:
     now = timezone.now()
+    # Raw personal data: a role that may, and a stated purpose; the read is logged with it.
+    personal = personal_view(
+        user, case, stated, via="api", may=permissions.can_see_contact(user, case)
+    )
     pending = case.extensions.filter(status=ExtensionStatus.PENDING).first()
     merged_into = (
         Case.objects.filter(pk=case.merged_into_id).values_list("tracking_code", flat=True).first()
@@ -534,14 +535,14 @@ def _detail(user: User, case: Case) -> CaseDetail:
         else None
     )
     return CaseDetail(
-        **_summary(case, now).model_dump(),
-        text=case.text,
+        **{**_summary(case, now).model_dump(), "title": personal.title},
+        text=personal.text,
         reported_category=_ref(case.reported_category),
         lat=case.lat,
         lon=case.lon,
-        address=case.address,
+        address=personal.address,
         anonymous=case.anonymous,
-        contact=_contact(user, case),
+        contact=_contact(case, personal),
         attributes=case.attributes,
         updated_at=case.updated_at,
         dispatched_at=case.dispatched_at,
@@ -549,8 +550,8 @@ def _detail(user: User, case: Case) -> CaseDetail:
         accepted_at=case.accepted_at,
         resolved_at=case.resolved_at,
         closed_at=case.closed_at,
-        resolution=case.resolution,
-        reject_reason=case.reject_reason,
+        resolution=personal.resolution,
+        reject_reason=personal.reject_reason,
         merged_into=merged_into,
         reopen_count=case.reopen_count,
         pending_extension_hours=pending.hours if pending else None,
@@ -571,7 +572,7 @@ def _detail(user: User, case: Case) -> CaseDetail:
                 from_status=e.from_status,
                 to_status=e.to_status,
                 actor=e.actor_label,
-                note=e.note,
+                note=personal.clean(e.note),
                 public=e.public,
                 data=e.data,
             )
@@ -591,11 +592,26 @@ def _detail(user: User, case: Case) -> CaseDetail:
     summary="Read a case (staff)",
     url_name="case",
 )
-def read_case(request: HttpRequest, case_id: int) -> CaseDetail:
-    """The case with its timeline and the transitions the caller may take now. Contact
-    details are shown raw only to the handler and operators of the case, masked otherwise."""
+def read_case(
+    request: HttpRequest,
+    case_id: int,
+    purpose: str | None = Query(
+        None,
+        description="Why you need the personal data: " + ", ".join(Purpose.values) + ". "
+        "Without one, contact details are masked and free text is redacted.",
+    ),
+) -> CaseDetail:
+    """The case with its timeline and the transitions the caller may take now. Personal
+    data (contact, address, what the resident and staff wrote) is raw only for the handler
+    and operators of the case who state a purpose, and that read is in the audit log with
+    it; masked and redacted otherwise."""
     user = staff_user(request)
-    return _detail(user, queries.get_for(user, case_id))
+    case = queries.get_for(user, case_id)
+    try:
+        stated = purposes.stated(purpose)
+    except purposes.UnknownPurpose as exc:
+        raise HttpError(400, str(exc)) from None
+    return _detail(user, case, stated)
 
 
 class TransitionIn(Schema):
@@ -715,7 +731,7 @@ def _followed(case: Case) -> FollowedCase | None:
         status_label=str(Status(survivor.status).label),
         unit=survivor.unit.name if survivor.unit else None,
         resolved_at=survivor.resolved_at if replied else None,
-        resolution=survivor.resolution if replied else "",
+        resolution=redact(survivor.resolution) if replied else "",
     )
 
 
@@ -725,7 +741,8 @@ def _tracking(case: Case) -> Tracking:
     shown = case.category or case.reported_category
     return Tracking(
         tracking_code=case.tracking_code,
-        title=case.title,
+        # Whoever holds the code: never personal data unredacted (see the tracking page).
+        title=redact(case.title),
         status=case.status,
         status_label=str(Status(case.status).label),
         category=shown.display_name(get_language() or "zh-hans") if shown else None,
@@ -733,15 +750,18 @@ def _tracking(case: Case) -> Tracking:
         created_at=case.created_at,
         resolved_at=case.resolved_at,
         closed_at=case.closed_at,
-        resolution=case.resolution,
-        reject_reason=case.reject_reason,
+        resolution=redact(case.resolution),
+        reject_reason=redact(case.reject_reason),
         merged_into=_followed(case),
         rating=feedback.rating if feedback else None,
         reopen_until=case.reopen_deadline()
         if case.status in (Status.RESOLVED, Status.CLOSED)
         else None,
         # The same timeline as the tracking page shows, so the two never disagree.
-        timeline=[PublicEvent(**row) for row in queries.public_timeline(case)],
+        timeline=[
+            PublicEvent(**{**row, "note": redact(row.get("note") or "")})
+            for row in queries.public_timeline(case)
+        ],
     )
 
 

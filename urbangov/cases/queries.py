@@ -7,7 +7,8 @@ from datetime import datetime
 from functools import reduce
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Case as When_
+from django.db.models import F, Q, Value, When
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -25,7 +26,7 @@ from urbangov.cases.models import (
 )
 from urbangov.cases.permissions import AREA_ROLES, CASE_ROLES, can_view
 from urbangov.cases.transitions import STAFF_TRANSITIONS, TRANSITIONS
-from urbangov.org.models import Area, Category, Role, Unit
+from urbangov.org.models import Area, Category, Role, Unit, Urgency
 from urbangov.org.queries import scope_of
 
 
@@ -162,7 +163,13 @@ def queue_for(user: Any) -> CaseQuerySet:
     if scope.has(Role.SUPERVISOR):
         wanted |= Q(status__in=[Status.DISPATCHED, Status.ACCEPTED], resolve_due__lt=timezone.now())
         wanted |= Q(status=Status.ACCEPTED, extensions__status=ExtensionStatus.PENDING)
-    return qs.filter(wanted).distinct()
+    return queue_order(qs.filter(wanted).distinct())
+
+
+def queue_order(qs: CaseQuerySet) -> CaseQuerySet:
+    """Emergencies first (they jump the queue), then the nearest deadline, then the oldest."""
+    emergency_first = When_(When(urgency=Urgency.EMERGENCY, then=Value(0)), default=Value(1))
+    return qs.order_by(emergency_first, F("resolve_due").asc(nulls_last=True), "created_at", "id")
 
 
 # --- timelines and what staff may do next -------------------------------------------------
@@ -205,6 +212,13 @@ def public_timeline(case: Case) -> list[dict[str, Any]]:
         elif event.kind == "dispatch":
             text = _("Sent to %(unit)s") % {"unit": unit}
             who = centre
+            # By what: the dispatch algorithm by itself, or a person (see "How your case was
+            # routed" for why).
+            note = (
+                _("Routed automatically by the city's dispatch algorithm.")
+                if data.get("decision")
+                else _("Routed by a dispatch operator.")
+            )
         elif event.kind == "accept":
             text = _("%(unit)s has taken on the case") % {"unit": unit}
         elif event.kind == "grant_extension":

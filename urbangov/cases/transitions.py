@@ -44,6 +44,8 @@ TRANSITIONS: dict[str, Transition] = {
         _t("request_extension", (S.ACCEPTED,), None, _("request an extension"), False),
         _t("grant_extension", (S.ACCEPTED,), None, _("grant the extension")),
         _t("refuse_extension", (S.ACCEPTED,), None, _("refuse the extension"), False),
+        # A supervisor's formal escalation (督办) with a new deadline; the status stays.
+        _t("escalate", (S.DISPATCHED, S.ACCEPTED), None, _("escalate")),
         _t("resolve", (S.ACCEPTED,), S.RESOLVED, _("resolve")),
         _t("rate", (S.RESOLVED,), None, _("rate")),
         _t("close", (S.RESOLVED,), S.CLOSED, _("close")),

@@ -20,7 +20,6 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -54,11 +53,12 @@ from urbangov.cases.models import (
     Status,
     normalise_tracking_code,
 )
+from urbangov.cases.privacy import personal_view
 from urbangov.cases.transitions import STAFF_TRANSITIONS, TRANSITIONS
 from urbangov.org.models import Area, Category, Level
 from urbangov.org.queries import is_staff_member
-from urbangov.privacy import masking, ratelimit
-from urbangov.privacy.actions import record
+from urbangov.privacy import purpose, ratelimit
+from urbangov.privacy.purpose import Purpose
 
 PAGE_SIZE = 25
 DRAFT_KEY = "case_draft"
@@ -328,12 +328,19 @@ def _render_tracking(
     may_rate, may_reopen, deadline = _reopen_state(case)
     feedback = case.feedback.filter(round=case.reopen_count).first()
     shown_category = case.category or case.reported_category
+    # Whoever holds the code sees the case, never its personal data unredacted: a code can be
+    # passed on or overheard, and the resident knows what they wrote.
+    personal = personal_view(request.user, case, None, via="track", may=False)
     context = {
         "case": case,
+        "personal": personal,
         # A duplicate's reporter sees the surviving case read-only, never its tracking code.
         "survivor": queries.surviving_case(case),
         "category": shown_category.display_name(get_language()) if shown_category else "",
-        "timeline": queries.public_timeline(case),
+        "timeline": [
+            {**row, "note": personal.clean(row.get("note") or "")}
+            for row in queries.public_timeline(case)
+        ],
         "may_rate": may_rate,
         "may_reopen": may_reopen,
         "reopen_deadline": deadline,
@@ -486,10 +493,7 @@ def workbench(request: HttpRequest) -> HttpResponse:
         qs = qs.none()
         status = 400
     qs = qs.select_related("category", "reported_category", "area", "unit")
-    if view == "queue":
-        qs = qs.order_by(F("resolve_due").asc(nulls_last=True), "created_at", "id")
-    else:
-        qs = qs.order_by("-created_at", "-id")
+    qs = queries.queue_order(qs) if view == "queue" else qs.order_by("-created_at", "-id")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -523,24 +527,13 @@ def _render_case(
     *,
     bound: TransitionForm | None = None,
     status: int = 200,
+    stated: Purpose | None = None,
 ) -> HttpResponse:
     user = request.user
-    raw_contact = permissions.can_see_contact(user, case)
-    if raw_contact and (case.contact_name or case.contact_phone):
-        # Every read of personal data is logged, with its purpose.
-        record(
-            actor=user,
-            action="case.contact.read",
-            obj=case,
-            purpose="case handling",
-            data={"page": "case"},
-        )
-        contact = {"name": case.contact_name, "phone": case.contact_phone}
-    else:
-        contact = {
-            "name": masking.mask_name(case.contact_name),
-            "phone": masking.mask_phone(case.contact_phone),
-        }
+    # Raw personal data: a role that may, and a stated purpose; the read is logged with it.
+    personal = personal_view(
+        user, case, stated, via="page", may=permissions.can_see_contact(user, case)
+    )
     forms = []
     for name in queries.available_transitions(user, case):
         form = (
@@ -550,13 +543,15 @@ def _render_case(
     language = get_language()
     context = {
         "case": case,
-        "contact": contact,
-        "raw_contact": raw_contact,
+        "personal": personal,
+        "purposes": Purpose.choices,
         "category": case.category.display_name(language) if case.category else "",
         "reported_category": (
             case.reported_category.display_name(language) if case.reported_category else ""
         ),
-        "events": queries.staff_timeline(case),
+        "events": [
+            {**row, "note": personal.clean(row["note"])} for row in queries.staff_timeline(case)
+        ],
         "attachments": case.attachments.order_by("id"),
         "extensions": case.extensions.order_by("requested_at"),
         "feedback": case.feedback.order_by("round"),
@@ -570,7 +565,13 @@ def _render_case(
 @require_GET
 @staff_required
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _render_case(request, queries.get_for(request.user, pk))
+    case = queries.get_for(request.user, pk)
+    try:
+        stated = purpose.stated(request.GET.get("purpose"))
+    except purpose.UnknownPurpose as exc:
+        messages.error(request, str(exc))
+        return _render_case(request, case, status=400)
+    return _render_case(request, case, stated=stated)
 
 
 @require_POST

@@ -9,8 +9,9 @@ is given only to the application that posted the request, in the POST answer.
 
 The residents' own words (the description) and the staff's replies and reasons (the status
 notes) are published only when the city switches ``URBANGOV_OPEN311_PUBLISH_TEXT`` on, and
-then through :func:`public_text`, which masks e-mail addresses and long numbers but not
-names or addresses. Off (the default), the description is left out and the status notes say
+then through :func:`public_text`, which masks e-mail addresses, long numbers, and the personal
+data the PII detector finds (names, addresses down to the building, plates…). The address of a
+request is published through the same detector: a street stays, a house and room do not. Off (the default), the description is left out and the status notes say
 the status in words.
 """
 
@@ -27,6 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangov.analytics import pii
 from urbangov.cases.models import FINISHED, OPEN_STATUSES, Case, CaseQuerySet, Status
 from urbangov.open311 import catalogue, w3c
 from urbangov.org.models import Category
@@ -44,9 +46,11 @@ _DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 
 
 def public_text(text: str) -> str:
-    """``text`` with e-mail addresses and phone/ID-card numbers (7 digits or more) masked."""
+    """``text`` with e-mail addresses and phone/ID-card numbers (7 digits or more) masked, then
+    whatever else the PII detector finds (names, addresses) redacted."""
     text = _EMAIL.sub("[…]", text)
-    return _LONG_NUMBER.sub(lambda m: m.group(0) if _DATE.fullmatch(m.group(0)) else "[…]", text)
+    text = _LONG_NUMBER.sub(lambda m: m.group(0) if _DATE.fullmatch(m.group(0)) else "[…]", text)
+    return pii.redact(text)
 
 
 def base() -> CaseQuerySet:
@@ -223,7 +227,7 @@ def as_request(case: Case, language: str, notice: Callable[[Category, str], str]
         "requested_datetime": w3c.format_datetime(case.created_at),
         "updated_datetime": w3c.format_datetime(case.updated_at),
         "expected_datetime": w3c.format_datetime(case.resolve_due),
-        "address": case.address or None,
+        "address": pii.redact(case.address) or None,
         "address_id": (extra.address_id or None) if extra else None,
         "zipcode": None,
         "lat": case.lat,

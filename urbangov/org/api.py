@@ -82,7 +82,7 @@ class AreaFilters(Schema):
     within: str | None = Field(None, description="This area and every area below it.")
     geometry: bool = Field(False, description="Include each area's GeoJSON geometry.")
     limit: int = Field(500, ge=1, le=5000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=1_000_000_000)
 
 
 def _known_area(code: str, name: str) -> Area:

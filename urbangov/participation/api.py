@@ -326,7 +326,7 @@ def list_topics(
     phase: str | None = None,
     q: str | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> list[dict[str, Any]]:
     """Topics, newest first; filter by area (its own and everything within), phase, words."""
     try:
@@ -938,7 +938,8 @@ def meeting_result(request: HttpRequest, meeting_id: int, payload: MeetingResult
 def create_result(request: HttpRequest, topic_id: int, payload: ResultIn) -> Reply[Any]:
     topic = _managed(request, topic_id)
     unit = _unit(payload.unit)
-    assert unit is not None
+    if unit is None:
+        raise HttpError(400, _("Name the unit that carries out the result."))
     parent = queries.get_object(Result, payload.parent, topic=topic) if payload.parent else None
     result = _run(
         lambda: actions.add_result(
