@@ -63,6 +63,25 @@ def _file_verb_secret(argv: list[str]) -> None:
         os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
 
 
+def locale_language(environ: dict[str, str] | os._Environ[str] = os.environ) -> str | None:
+    """The language of the operator's POSIX locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``, the
+    first set), as one of ours: ``zh_TW``/``zh_HK``/``zh_MO`` and ``…Hant`` → zh-hant, other
+    ``zh`` → zh-hans, ``en``/``C``/``POSIX`` → en; anything else (or nothing set): ``None``, the
+    city's own language."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "")
+        if not value:
+            continue
+        tag = value.split(".")[0].split("@")[0].replace("-", "_").lower()
+        if tag.startswith("zh"):
+            hant = tag in {"zh_tw", "zh_hk", "zh_mo"} or "hant" in tag
+            return "zh-hant" if hant else "zh-hans"
+        if tag in {"c", "posix"} or tag.startswith("en"):
+            return "en"
+        return None
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "urbangov.settings")
@@ -78,6 +97,14 @@ def main(argv: list[str] | None = None) -> None:
         settings.INSTALLED_APPS  # noqa: B018 - reads the environment now, to report it clearly
     except ImproperlyConfigured as exc:
         sys.exit(f"urbangov: {exc}")
+    # Messages and errors in the operator's language, as other command-line tools speak it.
+    language = locale_language()
+    if language and verb not in ("serve", "worker"):
+        import django
+        from django.utils import translation
+
+        django.setup()
+        translation.activate(language)
     if verb in ("serve", "worker"):
         import django
 

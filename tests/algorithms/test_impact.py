@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -18,6 +19,14 @@ from tests.conftest import PASSWORD, City
 from urbangov.algorithms import actions, impact, queries
 from urbangov.algorithms.models import Algorithm, ImpactAssessment, Phase, ReviewOutcome
 from urbangov.privacy.models import AuditEvent
+
+
+@pytest.fixture(autouse=True)
+def _english(settings: Any) -> None:
+    """These tests read messages in English: the city's default language is Chinese, and the
+    message catalogues translate what they check."""
+    settings.LANGUAGE_CODE = "en"
+
 
 pytestmark = pytest.mark.django_db
 

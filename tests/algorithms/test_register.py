@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -16,6 +17,14 @@ from tests.conftest import City
 from urbangov.algorithms import actions, queries
 from urbangov.algorithms.models import Algorithm, AlgorithmType, Phase
 from urbangov.privacy.models import AuditEvent
+
+
+@pytest.fixture(autouse=True)
+def _english(settings: Any) -> None:
+    """These tests read messages in English: the city's default language is Chinese, and the
+    message catalogues translate what they check."""
+    settings.LANGUAGE_CODE = "en"
+
 
 pytestmark = pytest.mark.django_db
 

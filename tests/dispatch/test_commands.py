@@ -14,6 +14,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -28,6 +29,14 @@ from urbangov.cases.actions import HistoricCase, HistoricEvent, load_history
 from urbangov.cases.models import Case, Channel, Status
 from urbangov.dispatch import classifier
 from urbangov.dispatch.models import RoutingRule
+
+
+@pytest.fixture(autouse=True)
+def _english(settings: Any) -> None:
+    """These tests read messages in English: the city's default language is Chinese, and the
+    message catalogues translate what they check."""
+    settings.LANGUAGE_CODE = "en"
+
 
 URBANGOV = [sys.executable, "-m", "urbangov.cli"]
 

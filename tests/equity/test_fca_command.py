@@ -9,6 +9,7 @@ import subprocess
 import sys
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,6 +17,13 @@ from django.core.management import CommandError, call_command
 
 from tests.analytics.test_accessibility import chicago_data
 from urbangov.analytics import accessibility, inequality
+
+
+@pytest.fixture(autouse=True)
+def _english(settings: Any) -> None:
+    """These tests read messages in English: the city's default language is Chinese, and the
+    message catalogues translate what they check."""
+    settings.LANGUAGE_CODE = "en"
 
 
 def write(path: Path, header: str, rows: list[str]) -> str:
