@@ -16,7 +16,18 @@ import pytest
 
 from urbangov.analytics import fairness
 
-COMPAS = Path(__file__).resolve().parents[3] / "shared" / "data" / "compas"
+# The shared data folder sits beside the repository; /work/shared where the clone is elsewhere.
+COMPAS = next(
+    (
+        p
+        for p in (
+            Path(__file__).resolve().parents[3] / "shared" / "data" / "compas",
+            Path("/work/shared/data/compas"),
+        )
+        if p.is_dir()
+    ),
+    Path("/work/shared/data/compas"),
+)
 TWO_YEARS = COMPAS / "compas-scores-two-years.csv"
 needs_compas = pytest.mark.skipif(not TWO_YEARS.exists(), reason="COMPAS data not present")
 

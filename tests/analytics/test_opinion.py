@@ -15,7 +15,18 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from urbangov.analytics import opinion
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "polis_open_data"
+# The shared data folder sits beside the repository; /work/shared where the clone is elsewhere.
+DATA = next(
+    (
+        p
+        for p in (
+            Path(__file__).resolve().parents[3] / "shared" / "data" / "polis_open_data",
+            Path("/work/shared/data/polis_open_data"),
+        )
+        if p.is_dir()
+    ),
+    Path("/work/shared/data/polis_open_data"),
+)
 
 
 def votes_from(rows: list[list[float | None]]) -> opinion.Votes:
