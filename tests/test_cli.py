@@ -199,3 +199,26 @@ def test_worker_runs_queued_tasks_and_seals_the_log(migrated: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+@pytest.mark.parametrize(
+    "environ, language",
+    [
+        ({"LANG": "zh_TW.UTF-8"}, "zh-hant"),
+        ({"LANG": "zh_HK.UTF-8"}, "zh-hant"),
+        ({"LANG": "zh_CN.UTF-8"}, "zh-hans"),
+        ({"LANG": "en_GB.UTF-8"}, "en"),
+        ({"LANG": "C.UTF-8"}, "en"),
+        ({"LANG": "POSIX"}, "en"),
+        ({"LANG": "fr_FR.UTF-8"}, None),
+        ({}, None),
+        # LC_ALL wins over LANG, as it does for every other tool.
+        ({"LC_ALL": "zh_CN.UTF-8", "LANG": "C"}, "zh-hans"),
+    ],
+)
+def test_the_command_speaks_the_operators_locale(
+    environ: dict[str, str], language: str | None
+) -> None:
+    from urbangov.cli import locale_language
+
+    assert locale_language(environ) == language

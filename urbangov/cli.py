@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -63,22 +64,23 @@ def _file_verb_secret(argv: list[str]) -> None:
         os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
 
 
-def locale_language(environ: dict[str, str] | os._Environ[str] = os.environ) -> str | None:
+def locale_language(environ: Mapping[str, str] = os.environ) -> str | None:
     """The language of the operator's POSIX locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``, the
-    first set), as one of ours: ``zh_TW``/``zh_HK``/``zh_MO`` and ``…Hant`` → zh-hant, other
-    ``zh`` → zh-hans, ``en``/``C``/``POSIX`` → en; anything else (or nothing set): ``None``, the
-    city's own language."""
+    first set) among the site's languages, as Django matches a browser's (``zh_TW`` → zh-hant,
+    ``zh_CN`` → zh-hans, ``en_GB`` → en); ``C``/``POSIX`` is English; anything else, or nothing
+    set: ``None``, the city's own language. Needs the settings loaded."""
+    from django.utils import translation
+
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = environ.get(name, "")
         if not value:
             continue
-        tag = value.split(".")[0].split("@")[0].replace("-", "_").lower()
-        if tag.startswith("zh"):
-            hant = tag in {"zh_tw", "zh_hk", "zh_mo"} or "hant" in tag
-            return "zh-hant" if hant else "zh-hans"
-        if tag in {"c", "posix"} or tag.startswith("en"):
-            return "en"
-        return None
+        tag = value.split(".")[0].split("@")[0]
+        code = "en" if tag in ("C", "POSIX") else tag.replace("_", "-").lower()
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            return None
     return None
 
 
@@ -97,22 +99,20 @@ def main(argv: list[str] | None = None) -> None:
         settings.INSTALLED_APPS  # noqa: B018 - reads the environment now, to report it clearly
     except ImproperlyConfigured as exc:
         sys.exit(f"urbangov: {exc}")
-    # Messages and errors in the operator's language, as other command-line tools speak it.
-    language = locale_language()
-    if language and verb not in ("serve", "worker"):
-        import django
-        from django.utils import translation
+    import django
 
-        django.setup()
-        translation.activate(language)
+    django.setup()
     if verb in ("serve", "worker"):
-        import django
-
-        django.setup()
         from urbangov import runtime
 
         runtime.serve(argv[2:]) if verb == "serve" else runtime.worker(argv[2:])
         return
+    # Messages and errors in the operator's language, as other command-line tools speak it.
+    language = locale_language()
+    if language:
+        from django.utils import translation
+
+        translation.activate(language)
     if "-" in verb and not verb.startswith("-"):
         argv[1] = verb.replace("-", "_")
     from django.core.management import execute_from_command_line
