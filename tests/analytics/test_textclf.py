@@ -70,6 +70,22 @@ def test_normalise() -> None:
     assert textclf.normalise("①号楼") == "1号楼"
 
 
+def test_normalising_many_at_once_equals_one_by_one() -> None:
+    # Pieces that could interact across the joins: Hangul jamo that compose (ᄀ + ᅡ = 가),
+    # a combining accent, the Greek final sigma, white space and control characters at the
+    # edges, full-width forms, and the joining character itself inside a text.
+    pieces = ["ᄀ", "ᅡ", "\u0301", "e", "Σ", "ς", " ", "\t", "\x00", "\x85", "Ａ", "\u3000"]
+    pieces += ["\ue000", "中", "ﬁ", "①", "İ", "ß", "a"]
+    rnd = random.Random(7)
+    for _ in range(3000):
+        texts = [
+            "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 6)))
+            for _ in range(rnd.randint(0, 5))
+        ]
+        assert textclf.normalise_all(texts) == [textclf.normalise(t) for t in texts], texts
+    assert textclf.normalise_all(["ᄀ", "ᅡ"]) == ["ᄀ", "ᅡ"]  # never composed across texts
+
+
 def corpus(seed: int = 1, n: int = 50) -> tuple[list[str], list[str], list[str]]:
     rnd = random.Random(seed)
     words = {

@@ -115,25 +115,32 @@ def may_decide_automatically(algorithm_id: int) -> bool:
     suspended or retired, and never at impact level III or IV (suggestions only). The
     dispatcher asks this before every batch; answered from the database each time, so a
     suspension takes effect at once."""
-    row = Algorithm.objects.filter(pk=algorithm_id).values("phase").first()
+    # One round trip (it runs inside the request when dispatch is inline): the phase, the
+    # ethics board's latest outcome and the latest impact level together.
+    row = (
+        Algorithm.objects.filter(pk=algorithm_id)
+        .annotate(
+            last_review=models.Subquery(
+                Review.objects.filter(algorithm_id=models.OuterRef("pk"))
+                .order_by("-created_at", "-id")
+                .values("outcome")[:1]
+            ),
+            last_level=models.Subquery(
+                ImpactAssessment.objects.filter(algorithm_id=models.OuterRef("pk"))
+                .order_by("-created_at", "-id")
+                .values("level")[:1]
+            ),
+        )
+        .values("phase", "last_review", "last_level")
+        .first()
+    )
     if row is None:
         return True
     if row["phase"] == Phase.RETIRED:
         return False
-    found = (
-        Review.objects.filter(algorithm_id=algorithm_id)
-        .order_by("-created_at", "-id")
-        .values_list("outcome", flat=True)
-        .first()
-    )
-    if found in (ReviewOutcome.SUSPEND, ReviewOutcome.RETIRE):
+    if row["last_review"] in (ReviewOutcome.SUSPEND, ReviewOutcome.RETIRE):
         return False
-    level = (
-        ImpactAssessment.objects.filter(algorithm_id=algorithm_id)
-        .order_by("-created_at", "-id")
-        .values_list("level", flat=True)
-        .first()
-    )
+    level = row["last_level"]
     return impact.safeguards(level).automatic_allowed
 
 

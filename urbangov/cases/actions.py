@@ -425,15 +425,18 @@ def _apply(
     data: dict[str, Any] | None = None,
     label: str | None = None,
     check: Callable[[Case], Extra | None] | None = None,
+    locked: Case | None = None,
 ) -> Case:
     """Move ``case`` by transition ``name``; must run inside ``transaction.atomic``.
 
     ``check`` is called with the locked row before anything changes, for rules beyond the
     table (a reopen window, a pending extension); it raises to refuse, and may return more
-    changes and data worked out from the locked row.
+    changes and data worked out from the locked row. ``locked``: the row, where the caller
+    has already read it with ``select_for_update`` in this transaction.
     """
     transition = TRANSITIONS[name]
-    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if locked is None:
+        locked = Case.objects.select_for_update().get(pk=case.pk)
     if locked.status not in transition.sources:
         raise TransitionError(locked, name, locked.status)
     extra = check(locked) if check is not None else None
@@ -547,7 +550,11 @@ def dispatch_case(
     if urgency is not None and urgency not in Urgency.values:
         raise ValidationError(_("Unknown urgency %(value)r.") % {"value": urgency})
     with transaction.atomic():
-        current = Case.objects.select_related("category", "reported_category").get(pk=case.pk)
+        current = (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("category", "reported_category")
+            .get(pk=case.pk)
+        )
         chosen = category or current.category or current.reported_category
         if urgency:
             level = urgency
@@ -568,6 +575,7 @@ def dispatch_case(
             case,
             "dispatch",
             actor=actor,
+            locked=current,
             changes={
                 "unit": unit,
                 "category": chosen,

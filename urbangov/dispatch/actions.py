@@ -185,10 +185,11 @@ def dispatch_now(case: Case) -> Decision | None:
     """Dispatch one case at once (in the request that submitted it). Never raises: on any
     failure the case stays submitted and the worker's job decides it."""
     try:
-        fresh = Case.objects.get(pk=case.pk)
-        if fresh.status != Status.SUBMITTED:
+        # Fresh from intake; should another worker have taken it meanwhile, the transition
+        # (which locks the row and checks its status) refuses and nothing is written.
+        if case.status != Status.SUBMITTED:
             return None
-        return apply(assess([fresh])[0])
+        return apply(assess([case])[0])
     except TransitionError:
         return None
     except Exception:
