@@ -69,7 +69,9 @@ def baseline_groups(votes: opinion.Votes) -> dict[str, int]:
     means = np.nan_to_num(np.nanmean(dense, axis=0))
     filled = np.where(np.isnan(dense), means, dense)
     points = PCA(n_components=2, random_state=0).fit_transform(filled)
-    chosen = opinion.clustered_participants(votes.counts(), m, opinion.Options())
+    chosen = opinion.clustered_participants(
+        votes.counts(), opinion.voted_statements(votes), opinion.Options()
+    )
     inside = points[chosen]
     best: tuple[float, np.ndarray] | None = None
     for k in range(2, 6):

@@ -97,6 +97,25 @@ def test_who_is_clustered_follows_polis_in_conv() -> None:
     assert opinion.clustered_participants(np.array([3] * 20), 3, opinion.Options()).all()
 
 
+def test_statements_nobody_voted_on_do_not_count_as_polis_n_cmts() -> None:
+    # Polis's rating matrix gains a column only when a vote names the comment, so its n-cmts
+    # (in min(7, n-cmts) and in the projection's sqrt(n-cmts / n-votes)) counts voted
+    # statements only. Twenty participants who each voted on all three voted statements are
+    # all clustered although the conversation lists thirteen statements.
+    rng = np.random.default_rng(5)
+    voted = rng.choice([-1.0, 0.0, 1.0], size=(20, 3))
+    padded = np.hstack([voted, np.full((20, 10), np.nan)])
+    people = [f"p{i}" for i in range(20)]
+    small = opinion.Votes.from_dense(people, ["a", "b", "c"], voted)
+    large = opinion.Votes.from_dense(people, ["a", "b", "c"] + [f"x{j}" for j in range(10)], padded)
+    assert opinion.voted_statements(large) == 3
+    result = opinion.analyze(large)
+    assert result.clustered.all()
+    # The unvoted columns change nothing on the map: the same projection as without them.
+    expected, _, _ = opinion.project(small, np.zeros(3, dtype=bool))
+    assert np.allclose(result.projection, expected)
+
+
 def test_polis_statistics_by_hand() -> None:
     # prop-test: 2·sqrt(n+1)·((s+1)/(n+1) − 1/2)
     assert float(opinion.prop_test(3, 4)) == pytest.approx(2 * math.sqrt(5) * (4 / 5 - 0.5))

@@ -29,6 +29,13 @@ from urbangov.privacy.models import AuditEvent
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _english(settings: Any) -> None:
+    """These tests read messages in English: the city's default language is Chinese, and the
+    message catalogues translate what they check (alone, this file ran in Chinese)."""
+    settings.LANGUAGE_CODE = "en"
+
+
 def test_one_resident_one_support(city: City, topic: Topic) -> None:
     author, fan = make_resident("a"), make_resident("b")
     proposal = actions.submit_proposal(actor=author.user, topic=topic, title="种树", text="多种树")

@@ -9,7 +9,10 @@ The method, step by step (each step names the Polis function it follows):
    participant's projection is scaled (step 4).
 2. **Who is clustered** (``in-conv``) — participants with at least ``min(7, statements)`` votes
    (passes count); if that leaves fewer than 15, the most active voters are added up to 15.
-   Everyone is projected onto the map; only these are clustered.
+   Everyone is projected onto the map; only these are clustered. "Statements" here and in step
+   4 are those somebody voted on: Polis's rating matrix has a column only for those (``n-cmts``).
+   Polis also keeps everyone who was ever in (its ``in-conv`` only grows between updates); a
+   snapshot of the votes has no earlier updates, so here it is decided on the votes given.
 3. **PCA** of the column-mean-imputed matrix (every participant), two components, by block
    power iteration on the sparse centred matrix (an imputed cell is exactly 0 once centred, so
    the matrix stays sparse).
@@ -17,11 +20,13 @@ The method, step by step (each step names the Polis function it follows):
    components, scaled by ``sqrt(statements / votes)`` so that people who voted on few
    statements are not pulled into the centre (``sparsity-aware-project-ptpt``).
 5. **Two-level k-means** — the clustered participants into up to 100 *base clusters*, then the
-   base-cluster centres (weighted by size) into ``k`` groups for every ``k`` from 2 to
-   ``min(5, 2 + bases // 12)``; ``k`` is the one with the best silhouette over the base-cluster
-   centres. Polis seeds its k-means from its own history (each update starts from the last
-   clustering); a snapshot has no history, so here each k-means takes the best of several
-   k-means++ starts from a fixed seed — the same answer on every run.
+   base-cluster centres (weighted by size, at most 20 Lloyd iterations as Polis runs them) into
+   ``k`` groups for every ``k`` from 2 to ``min(5, 2 + bases // 12)``; ``k`` is the one with the
+   best silhouette over the base-cluster centres (the larger ``k`` on a tie). Polis seeds its
+   k-means from its own history (each update starts from the last clustering, from the first
+   distinct points only when there is none); a snapshot has no history, so here each k-means
+   takes the best of several k-means++ starts from a fixed seed — the same answer on every run.
+   This is the one known departure from Polis's code (docs/benchmarks.md, "Opinion analysis").
 6. **Representative statements** per group — Polis's ``repness``: Laplace-smoothed agree and
    disagree probabilities in the group, ``(n + 1) / (seen + 2)``, their ratio to the rest of the
    clustered participants, a one-proportion z-test in the group and a two-proportion z-test
@@ -64,6 +69,10 @@ class Options:
     base_starts: int = 3  # k-means++ starts for the base clusters
     base_iterations: int = 100  # Lloyd iterations for the base clusters (Polis's base-iters)
     group_starts: int = 10  # k-means++ starts for each group clustering
+    # Lloyd iterations for the groups: Polis passes ``:cluster-iters`` (100) to ``kmeans``, which
+    # does not read that key, so its groups run ``kmeans``'s default ``max-iters`` of 20
+    # (conversation.clj ``:group-clusterings``; clusters.clj ``kmeans``).
+    group_iterations: int = 20
     pca_iterations: int = 500  # most block power iterations
     pca_tolerance: float = 1e-9
     seed: int = 0
@@ -246,7 +255,10 @@ class Analysis:
 def clustered_participants(
     counts: NDArray[np.int64], n_statements: int, options: Options
 ) -> NDArray[np.bool_]:
-    """Polis's ``in-conv``: enough votes to be clustered, topped up to ``greedy_n``."""
+    """Polis's ``in-conv``: enough votes to be clustered, topped up to ``greedy_n``.
+
+    ``n_statements`` is Polis's ``n-cmts``: the columns of its rating matrix, which only has a
+    column for a statement once someone voted on it (:func:`voted_statements`)."""
     needed = min(options.min_votes, n_statements)
     chosen = (counts >= needed) & (counts > 0)
     if chosen.sum() < options.greedy_n:
@@ -256,6 +268,14 @@ def clustered_participants(
                 break
             chosen[i] = True
     return chosen
+
+
+def voted_statements(votes: Votes) -> int:
+    """Statements with at least one vote: Polis's ``n-cmts``. Its rating matrix gains a column
+    only when a vote names the comment (named_matrix.clj ``update-nmat``), so a statement nobody
+    has voted on yet counts neither towards ``min(7, n-cmts)`` nor in the projection's
+    ``sqrt(n-cmnts / n-votes)``."""
+    return int(np.count_nonzero(np.bincount(votes.cols, minlength=len(votes.statements))))
 
 
 def _centred(
@@ -271,7 +291,10 @@ def _centred(
     sums = np.bincount(cols, weights=vals, minlength=m)
     means = np.divide(sums, seen, out=np.zeros(m), where=seen > 0)
     centred = sparse.csr_matrix((vals - means[cols], (rows, cols)), shape=(n, m))
-    answered = np.bincount(rows, minlength=n).astype(np.int64) + int(moderated.sum())
+    # A moderated-out column is zeroed for every participant (``zero-out-columns``); Polis has
+    # such a column only if someone voted on the statement.
+    zeroed = int((moderated & (np.bincount(votes.cols, minlength=m) > 0)).sum())
+    answered = np.bincount(rows, minlength=n).astype(np.int64) + zeroed
     return centred, means, answered
 
 
@@ -316,14 +339,13 @@ def project(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], tuple[float, float]]:
     """Everyone's place on the two-dimensional opinion map, the components, and the share of
     variance each explains."""
-    _n, m = votes.shape
     centred, _means, answered = _centred(votes, moderated)
     comps, eigvals = principal_components(centred, 2, options=options)
     comps[:, moderated] = 0.0  # exactly: their centred column is all zeros
     total = float(centred.multiply(centred).sum())
     shares = tuple(float(v / total) if total > 0 else 0.0 for v in eigvals[:2])
     coords = np.asarray(centred @ comps.T)
-    scale = np.sqrt(m / np.maximum(answered, 1))
+    scale = np.sqrt(max(voted_statements(votes), 1) / np.maximum(answered, 1))
     explained = (shares[0] if shares else 0.0, shares[1] if len(shares) > 1 else 0.0)
     return coords * scale[:, None], comps, explained
 
@@ -390,12 +412,21 @@ def cluster(
     silhouettes: dict[int, float] = {}
     best: tuple[float, int, NDArray[np.int64]] | None = None
     for k in range(2, max_k + 1):
-        labels, _ = _kmeans(base_centres, k, weights, options.group_starts, options.seed)
+        labels, _ = _kmeans(
+            base_centres,
+            k,
+            weights,
+            options.group_starts,
+            options.seed,
+            options.group_iterations,
+        )
         if len(np.unique(labels)) < 2:
             continue
         score = silhouette(base_centres, labels)
         silhouettes[k] = score
-        if best is None or score > best[0]:
+        # Polis takes ``(apply max-key silhouettes ks)``, and Clojure's max-key returns the last
+        # of equal maxima: on a tie the larger k wins (conversation.clj ``:group-k-smoother``).
+        if best is None or score >= best[0]:
             best = (score, k, labels)
     if best is None:
         return np.zeros(n, dtype=np.int64), 1, silhouettes
@@ -600,7 +631,7 @@ def analyze(
     n, m = votes.shape
     moderated = np.array([s in set(moderated_out) for s in votes.statements], dtype=bool)
     counts = votes.counts()
-    clustered = clustered_participants(counts, m, options)
+    clustered = clustered_participants(counts, voted_statements(votes), options)
     if n == 0 or m == 0:
         return Analysis(
             participants=votes.participants,
