@@ -17,7 +17,7 @@ from urbangov.cases.actions import Submission, submit_case
 from urbangov.cases.models import Case, Channel, Status
 from urbangov.dispatch import actions, engine
 from urbangov.dispatch.models import CategoryPolicy, DistrictFallback
-from urbangov.org.models import Urgency
+from urbangov.org.models import Area, Level, Urgency
 from urbangov.privacy.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +153,34 @@ def test_likely_duplicate_is_held_for_the_operator_with_the_match(
     assert dup["tracking_code"] == first.tracking_code and dup["similarity"] >= 0.6
     # The same words 10 km away are another problem.
     assert decision_about(far).output["duplicate_of"] is None
+
+
+def test_without_a_point_duplicates_are_looked_for_under_the_named_place_only(
+    city: City, model_in_service: AlgorithmVersion
+) -> None:
+    # Two communities whose codes differ where one has "_", a wildcard to SQL's LIKE: the
+    # place a resident names must not reach into its look-alike.
+    street = city.d1.children.get()
+    look_alike = Area.objects.create(
+        code="D1XC", name="北苑社区", level=Level.COMMUNITY, parent=street, geometry=None
+    )
+    named = Area.objects.create(
+        code="D1_C", name="南苑社区", level=Level.COMMUNITY, parent=street, geometry=None
+    )
+    text = "幸福路12号楼下水管漏水，水流了一地"
+    elsewhere = submit(city, text, where="")
+    inside = submit(city, text, where="")
+    # Placed by staff (no point): in each community.
+    Case.objects.filter(pk=elsewhere.pk).update(area=look_alike)
+    Case.objects.filter(pk=inside.pk).update(area=named)
+    actions.dispatch_submitted()
+    assert decision_about(inside).output["duplicate_of"] is None  # not the look-alike's
+    later = submit(city, text + "！", where="", address="南苑社区幸福路12号")
+    actions.dispatch_submitted()
+    d = decision_about(later)
+    assert d.output["duplicate_of"] == inside.pk != elsewhere.pk
+    dup = next(r for r in d.reasons if r["code"] == "duplicate")
+    assert dup["distance_m"] is None and 0 <= dup["hours"] < 1
 
 
 def test_without_a_model_the_resident_choice_is_suggested_never_applied(

@@ -550,15 +550,12 @@ def dispatch_case(
     if urgency is not None and urgency not in Urgency.values:
         raise ValidationError(_("Unknown urgency %(value)r.") % {"value": urgency})
     with transaction.atomic():
-        current = (
-            Case.objects.select_for_update(of=("self",))
-            .select_related("category", "reported_category")
-            .get(pk=case.pk)
-        )
+        current = Case.objects.select_for_update().get(pk=case.pk)
+        # The case's categories are read only when none is given (the dispatcher gives one).
         chosen = category or current.category or current.reported_category
         if urgency:
             level = urgency
-        elif category is not None or (chosen is not None and current.category is None):
+        elif category is not None or (chosen is not None and current.category_id is None):
             # A category chosen now (a first dispatch, or a correction) brings its own class.
             level = chosen.urgency if chosen is not None else current.urgency
         else:

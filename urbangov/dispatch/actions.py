@@ -126,11 +126,16 @@ def apply(assessment: Assessment) -> Decision:
             "version": decision.version.version if decision.version else None,
         }
         if assessment.mode == Mode.AUTOMATIC and best is not None and best.route.unit:
+            # The rows as the routing table read them (it is at most its cache's age, as old
+            # as the route itself); read here only if the table was rebuilt meanwhile.
+            table = routing.current()
+            unit_id, category_id = best.route.unit.id, best.category.id
             cases.dispatch_case(
                 case,
                 actor=None,
-                unit=Unit.objects.get(pk=best.route.unit.id),
-                category=Category.objects.get(pk=best.category.id),
+                unit=table.unit_rows.get(unit_id) or Unit.objects.get(pk=unit_id),
+                category=table.category_rows.get(category_id)
+                or Category.objects.get(pk=category_id),
                 urgency=urgency,
                 via=via,
             )

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from django.conf import settings
+from django.db import connection
 from numpy.typing import NDArray
 
 from urbangov.algorithms.models import AlgorithmVersion, Mode
@@ -27,7 +28,7 @@ from urbangov.analytics import textclf
 from urbangov.cases.models import OPEN_STATUSES, Case
 from urbangov.dispatch import classifier, emergency, routing
 from urbangov.dispatch.routing import AreaInfo, CategoryInfo, Route, Table
-from urbangov.org.models import Urgency
+from urbangov.org.models import Area, Urgency
 
 TOP = 3
 
@@ -291,29 +292,44 @@ def find_duplicate(
     hours = float(setting("DUPLICATE_HOURS", 72))
     metres = float(setting("DUPLICATE_METERS", 300))
     needed = float(setting("DUPLICATE_SIMILARITY", 0.6))
-    qs = Case.objects.filter(
-        status__in=OPEN_STATUSES,
-        created_at__gte=case.created_at - timedelta(hours=hours),
-        created_at__lte=case.created_at,
-    ).exclude(pk=case.pk)
+    # Written out rather than through the ORM: it runs for every case, inside the request
+    # when dispatch is inline, and compiling the ORM's query cost more than running it.
+    q = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    where = [
+        f"c.{q('status')} IN ({', '.join(['%s'] * len(OPEN_STATUSES))})",
+        f"c.{q('created_at')} >= %s",
+        f"c.{q('created_at')} <= %s",
+        f"c.{q('id')} <> %s",
+    ]
+    params: list[Any] = [
+        *OPEN_STATUSES,
+        adapt(case.created_at - timedelta(hours=hours)),
+        adapt(case.created_at),
+        case.pk,
+    ]
     if case.lat is not None and case.lon is not None:
         dlat = metres / 111_320.0
         dlon = metres / (111_320.0 * max(0.1, math.cos(math.radians(case.lat))))
-        qs = qs.filter(
-            lat__gte=case.lat - dlat,
-            lat__lte=case.lat + dlat,
-            lon__gte=case.lon - dlon,
-            lon__lte=case.lon + dlon,
-        )
+        where += [f"c.{q('lat')} BETWEEN %s AND %s", f"c.{q('lon')} BETWEEN %s AND %s"]
+        params += [case.lat - dlat, case.lat + dlat, case.lon - dlon, case.lon + dlon]
     elif located is not None:
-        qs = qs.filter(area__path__startswith=located.path)
+        # Everywhere under the area: its path as a prefix, as the ORM's startswith does it.
+        prefix = connection.operators["startswith"] % "%s"
+        areas = f"SELECT a.{q('id')} FROM {q(Area._meta.db_table)} a WHERE a.{q('path')} {prefix}"  # noqa: S608
+        where.append(f"c.{q('area_id')} IN ({areas})")
+        params.append(connection.ops.prep_for_like_query(located.path) + "%")
     else:
         return None  # nowhere to compare with
-    rows = list(
-        qs.order_by("-created_at", "-id").values_list(
-            "id", "tracking_code", "title", "text", "lat", "lon", "created_at"
-        )[:200]
+    sql = (
+        f"SELECT c.{q('id')}, c.{q('tracking_code')}, c.{q('title')}, c.{q('text')}, "  # noqa: S608 (names from our models; values are parameters)
+        f"c.{q('lat')}, c.{q('lon')} FROM {q(Case._meta.db_table)} c "
+        f"WHERE {' AND '.join(where)} "
+        f"ORDER BY c.{q('created_at')} DESC, c.{q('id')} DESC LIMIT 200"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     if not rows:
         return None
     texts = [f"{case.title} {case.text}"] + [f"{r[2]} {r[3]}" for r in rows]
@@ -330,12 +346,13 @@ def find_duplicate(
     )
     if far is not None and far > metres:
         return None
+    created = Case.objects.filter(pk=r[0]).values_list("created_at", flat=True).get()
     return Duplicate(
         case_id=r[0],
         tracking_code=r[1],
         similarity=float(similarity[best]),
         distance_m=far,
-        hours=(case.created_at - r[6]).total_seconds() / 3600,
+        hours=(case.created_at - created).total_seconds() / 3600,
     )
 
 

@@ -107,6 +107,9 @@ class Table:
     category_by_code: dict[str, CategoryInfo] = field(default_factory=dict)
     units: dict[int, UnitInfo] = field(default_factory=dict)
     unit_by_code: dict[str, UnitInfo] = field(default_factory=dict)
+    # The rows themselves, for acting on a route without reading them again (read-only).
+    unit_rows: dict[int, Unit] = field(default_factory=dict)
+    category_rows: dict[int, Category] = field(default_factory=dict)
     # (category id or None, area id) -> (rule id, unit id)
     rules: dict[tuple[int | None, int], tuple[int, int]] = field(default_factory=dict)
     # (category id, area id) -> ids of the active units answering for both, by code
@@ -207,16 +210,18 @@ def _build() -> Table:
         info = AreaInfo(pk, code, name, level, path)
         table.areas[pk] = info
         table.area_by_code[code] = info
-    for pk, code, name, name_en, parent_id, urgency, active in Category.objects.values_list(
-        "id", "code", "name", "name_en", "parent_id", "urgency", "active"
-    ):
-        cat = CategoryInfo(pk, code, name, name_en, parent_id, urgency, active)
-        table.categories[pk] = cat
-        table.category_by_code[code] = cat
-    for pk, code, name in Unit.objects.filter(active=True).values_list("id", "code", "name"):
-        unit = UnitInfo(pk, code, name)
-        table.units[pk] = unit
-        table.unit_by_code[code] = unit
+    for row in Category.objects.all():
+        cat = CategoryInfo(
+            row.pk, row.code, row.name, row.name_en, row.parent_id, row.urgency, row.active
+        )
+        table.categories[row.pk] = cat
+        table.category_by_code[row.code] = cat
+        table.category_rows[row.pk] = row
+    for row in Unit.objects.filter(active=True):
+        unit = UnitInfo(row.pk, row.code, row.name)
+        table.units[row.pk] = unit
+        table.unit_by_code[row.code] = unit
+        table.unit_rows[row.pk] = row
     for pk, cat_id, area_id, unit_id in RoutingRule.objects.values_list(
         "id", "category_id", "area_id", "unit_id"
     ):
