@@ -217,11 +217,11 @@ def _build() -> Table:
         table.categories[row.pk] = cat
         table.category_by_code[row.code] = cat
         table.category_rows[row.pk] = row
-    for row in Unit.objects.filter(active=True):
-        unit = UnitInfo(row.pk, row.code, row.name)
-        table.units[row.pk] = unit
-        table.unit_by_code[row.code] = unit
-        table.unit_rows[row.pk] = row
+    for unit_row in Unit.objects.filter(active=True):
+        unit = UnitInfo(unit_row.pk, unit_row.code, unit_row.name)
+        table.units[unit_row.pk] = unit
+        table.unit_by_code[unit_row.code] = unit
+        table.unit_rows[unit_row.pk] = unit_row
     for pk, cat_id, area_id, unit_id in RoutingRule.objects.values_list(
         "id", "category_id", "area_id", "unit_id"
     ):
