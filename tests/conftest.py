@@ -100,6 +100,14 @@ def _area(code: str, name: str, level: str, parent: Area | None, geometry: dict[
 
 
 @pytest.fixture
+def english(settings: Any) -> None:
+    """For tests that read messages in English (``pytest.mark.usefixtures("english")``): the
+    city's default language is Chinese, and the message catalogues translate what they check.
+    Without it such a test passes or fails by what ran before it in the same process."""
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture
 def city(db: None) -> City:
     c = _area("C", "示范市", Level.CITY, None, box(121.3, 31.2, 121.5, 31.3))
     areas: dict[str, Area] = {}

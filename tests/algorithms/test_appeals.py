@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from io import StringIO
-from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -32,15 +31,7 @@ from urbangov.cases.models import Case, Channel
 from urbangov.dispatch import actions as dispatch
 from urbangov.privacy.models import AuditEvent
 
-
-@pytest.fixture(autouse=True)
-def _english(settings: Any) -> None:
-    """These tests read messages in English: the city's default language is Chinese, and the
-    message catalogues translate what they check."""
-    settings.LANGUAGE_CODE = "en"
-
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 LEAK = "楼下水管漏水，水流了一地，请尽快处理"
 NOISE = "楼上装修噪音太大，晚上也在施工"

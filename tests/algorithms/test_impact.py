@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -20,15 +19,7 @@ from urbangov.algorithms import actions, impact, queries
 from urbangov.algorithms.models import Algorithm, ImpactAssessment, Phase, ReviewOutcome
 from urbangov.privacy.models import AuditEvent
 
-
-@pytest.fixture(autouse=True)
-def _english(settings: Any) -> None:
-    """These tests read messages in English: the city's default language is Chinese, and the
-    message catalogues translate what they check."""
-    settings.LANGUAGE_CODE = "en"
-
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 LOW_RISK = {
     "rights": "service",  # 1

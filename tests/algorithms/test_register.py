@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from io import StringIO
-from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -18,15 +17,7 @@ from urbangov.algorithms import actions, queries
 from urbangov.algorithms.models import Algorithm, AlgorithmType, Phase
 from urbangov.privacy.models import AuditEvent
 
-
-@pytest.fixture(autouse=True)
-def _english(settings: Any) -> None:
-    """These tests read messages in English: the city's default language is Chinese, and the
-    message catalogues translate what they check."""
-    settings.LANGUAGE_CODE = "en"
-
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 PLAIN = {
     "en": {"summary": "Reads your request and picks the unit", "effect": "Where it goes"},

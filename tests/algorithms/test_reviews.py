@@ -4,7 +4,6 @@ impact level, and a suspension that stops the dispatcher's automatic decisions a
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -31,15 +30,7 @@ from urbangov.cases.models import Case, Channel, Status
 from urbangov.dispatch import actions as dispatch
 from urbangov.privacy.models import AuditEvent
 
-
-@pytest.fixture(autouse=True)
-def _english(settings: Any) -> None:
-    """These tests read messages in English: the city's default language is Chinese, and the
-    message catalogues translate what they check."""
-    settings.LANGUAGE_CODE = "en"
-
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def submit(city: City, text: str) -> Case:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from io import StringIO
 from pathlib import Path
@@ -42,6 +43,41 @@ def test_features_equal_scikit_learn_char_tfidf() -> None:
         np.testing.assert_allclose(
             (ours @ ours.T).toarray(), (peer @ peer.T).toarray(), rtol=1e-5, atol=1e-6
         )
+
+
+_FULL_WIDTH_TO_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+
+
+def _documented_bigrams(text: str) -> list[str]:
+    """The module's documented rule, written out with Python's own ``re`` and ``str``:
+    full-width forms as ASCII, lower case, then runs of five or more digits and everything
+    that is not a letter or a digit (``_`` too) separate the text; bigrams of what is left."""
+    text = re.sub(r"\d{5,}", " ", text.translate(_FULL_WIDTH_TO_ASCII).lower())
+    return [run[k : k + 2] for run in re.split(r"[\W_]+", text) for k in range(len(run) - 1)]
+
+
+def test_features_follow_the_documented_cleaning_rule() -> None:
+    """Our features work on code points with numpy; scikit-learn's TF-IDF over the rule as
+    regular expressions (full width, case, long numbers, punctuation, underscores, emoji,
+    a character whose lower case is two) must give the same cosines."""
+    texts = [
+        "Ａ３区　路灯坏了！！ＡＢＣ路灯",
+        "A3区 路灯坏了!!ABC路灯",
+        "电话13800138000请回电OK 电话1380请回电",
+        "snake_case_words and İstanbul İzmir",
+        "ｗｉｆｉ信号差 WiFi信号差_ｗｉｆｉ",
+        "😀路灯😀坏了 x",
+        "编号１２３４５６７的井盖丢失，编号12345井盖",
+        "",
+    ]
+    ours = hs.text_features([texts], max_df=1.0, min_df=1, n_features=2**24)
+    peer = TfidfVectorizer(analyzer=_documented_bigrams, sublinear_tf=True).fit_transform(texts)
+    np.testing.assert_allclose(
+        (ours @ ours.T).toarray(), (peer @ peer.T).toarray(), rtol=1e-5, atol=1e-6
+    )
+    # what the rule does shows: the full-width and the ASCII spellings share their bigrams
+    assert (ours[0] @ ours[1].T).toarray()[0, 0] > 0.999
+    assert ours[7].nnz == 0
 
 
 def test_default_word_tokenizer_would_miss_the_shared_place() -> None:

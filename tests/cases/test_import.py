@@ -13,7 +13,6 @@ import json
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,7 +24,7 @@ from urbangov.cases.models import Case, CaseEvent, Channel, Status
 from urbangov.org.models import Category, Unit
 from urbangov.privacy.models import AuditEvent
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("english")]
 
 # The shared data folder sits beside the repository (CI lays it there too).
 NYC_SAMPLE = next(
@@ -76,11 +75,6 @@ NYC_BAD = [
     "line 15: unknown agency 'NYPD' (not in the mapping's units, no unit has that code or "
     "name; --create-missing creates it)",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _english(settings: Any) -> None:
-    settings.LANGUAGE_CODE = "en"
 
 
 def nyc_file(tmp_path: Path, rows: list[str] = NYC_ROWS) -> Path:

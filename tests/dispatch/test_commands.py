@@ -14,7 +14,6 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -30,12 +29,7 @@ from urbangov.cases.models import Case, Channel, Status
 from urbangov.dispatch import classifier
 from urbangov.dispatch.models import RoutingRule
 
-
-@pytest.fixture(autouse=True)
-def _english(settings: Any) -> None:
-    """These tests read messages in English: the city's default language is Chinese, and the
-    message catalogues translate what they check."""
-    settings.LANGUAGE_CODE = "en"
+pytestmark = pytest.mark.usefixtures("english")
 
 
 URBANGOV = [sys.executable, "-m", "urbangov.cli"]

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from io import StringIO
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -18,12 +17,7 @@ from django.core.management import CommandError, call_command
 from tests.analytics.test_accessibility import chicago_data
 from urbangov.analytics import accessibility, inequality
 
-
-@pytest.fixture(autouse=True)
-def _english(settings: Any) -> None:
-    """These tests read messages in English: the city's default language is Chinese, and the
-    message catalogues translate what they check."""
-    settings.LANGUAGE_CODE = "en"
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def write(path: Path, header: str, rows: list[str]) -> str:

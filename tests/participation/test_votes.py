@@ -26,14 +26,7 @@ from urbangov.participation.models import (
 )
 from urbangov.privacy.models import AuditEvent
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _english(settings: Any) -> None:
-    """These tests read messages in English: the city's default language is Chinese, and the
-    message catalogues translate what they check (alone, this file ran in Chinese)."""
-    settings.LANGUAGE_CODE = "en"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def test_one_resident_one_support(city: City, topic: Topic) -> None:

@@ -30,15 +30,7 @@ from urbangov.privacy.actions import (
 )
 from urbangov.privacy.models import AuditEvent, DataExport, SharingAgreement
 
-
-@pytest.fixture(autouse=True)
-def _english(settings: Any) -> None:
-    """These tests read messages in English: the city's default language is Chinese, and the
-    message catalogues translate what they check."""
-    settings.LANGUAGE_CODE = "en"
-
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 TEXT = "我叫王小明，电话13912345678，住在幸福路12号3栋502室，楼道灯坏了"
 

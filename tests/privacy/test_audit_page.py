@@ -3,8 +3,6 @@ every search itself on the log."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -14,15 +12,7 @@ from urbangov.privacy.actions import record, seal_audit_log
 from urbangov.privacy.crypto import keyed_hash
 from urbangov.privacy.models import AuditEvent
 
-
-@pytest.fixture(autouse=True)
-def _english(settings: Any) -> None:
-    """These tests read messages in English: the city's default language is Chinese, and the
-    message catalogues translate what they check."""
-    settings.LANGUAGE_CODE = "en"
-
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 URL = "/privacy/audit/"
 

@@ -24,12 +24,7 @@ from tests.conftest import PASSWORD, City, RateClock
 from urbangov.org.models import ApiToken, hash_token
 from urbangov.privacy.models import AuditEvent
 
-
-@pytest.fixture(autouse=True)
-def _english(settings: Any) -> None:
-    """These tests read messages in English: the city's default language is Chinese, and the
-    message catalogues translate what they check."""
-    settings.LANGUAGE_CODE = "en"
+pytestmark = pytest.mark.usefixtures("english")
 
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -27,15 +27,7 @@ from urbangov.supervision.models import (
     ProactiveTask,
 )
 
-
-@pytest.fixture(autouse=True)
-def _english(settings: Any) -> None:
-    """These tests read messages in English: the city's default language is Chinese, and the
-    message catalogues translate what they check."""
-    settings.LANGUAGE_CODE = "en"
-
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 PAGES = [
     "supervision:overview",
