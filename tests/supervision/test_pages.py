@@ -325,6 +325,19 @@ def test_overdue_and_due_soon_lists_per_unit_and_street(city: City) -> None:
     assert client.get(reverse("supervision:overdue") + "?hours=0").status_code == 400
 
 
+def test_the_overview_counts_due_soon_over_the_citys_reminder_window(
+    city: City, settings: Any
+) -> None:
+    _dispatched(city)  # water.leak: due in 24 hours
+    client = as_user(city, "supervisor")
+    settings.URBANGOV = {**settings.URBANGOV, "REMINDER_HOURS": 30}
+    assert "1 due within 30 hours" in client.get(reverse("supervision:overview")).content.decode()
+    settings.URBANGOV = {**settings.URBANGOV, "REMINDER_HOURS": 12}
+    assert "0 due within 12 hours" in client.get(reverse("supervision:overview")).content.decode()
+    api = client.get("/api/v1/supervision/overview").json()
+    assert (api["due_soon"], api["due_hours"]) == (0, 12)
+
+
 # --- reminders and overdue notices -------------------------------------------------------------
 
 

@@ -52,6 +52,7 @@ class OverviewOut(Schema):
     composite: float | None
     overdue: int
     due_soon: int
+    due_hours: int  # the window due_soon counts: the city's reminder horizon
     trend: list[tuple[str, int]]
     categories: list[tuple[str, int]]
 
@@ -146,6 +147,7 @@ def overview(request: HttpRequest, params: Query[Period]) -> OverviewOut:
         composite=data.composite,
         overdue=data.overdue,
         due_soon=data.due_soon,
+        due_hours=data.due_hours,
         trend=[(label, n) for label, _d, n in data.trend],
         categories=[(c.code if c else "", n) for c, n in data.categories],
     )

@@ -379,6 +379,8 @@ class Overview:
     streets: list[dict[str, Any]]
     overdue: int
     due_soon: int
+    # The reminder window due_soon counts (hours; the city's REMINDER_HOURS).
+    due_hours: int = 24
 
 
 def _cases_for(user: Any, view: View, filters: Filters) -> CaseQuerySet:
@@ -446,6 +448,7 @@ def overview(user: Any, filters: Filters, view: View | None = None) -> Overview:
     rates = _rates(rollups(view, filters, RATES)).get(None, {})
     now = timezone.now()
     cases = _cases_for(user, view, filters)
+    due_hours = int(settings.URBANGOV.get("REMINDER_HOURS", 24))
     return Overview(
         filters=filters,
         volume=volume,
@@ -456,7 +459,8 @@ def overview(user: Any, filters: Filters, view: View | None = None) -> Overview:
         categories=categories,
         streets=streets,
         overdue=cases.overdue(now).count(),
-        due_soon=cases.due_within(settings.URBANGOV.get("REMINDER_HOURS", 24), now).count(),
+        due_soon=cases.due_within(due_hours, now).count(),
+        due_hours=due_hours,
     )
 
 
