@@ -504,8 +504,12 @@ class Model:
         return self._matrix(t, a)
 
     def _matrix(self, titles: list[str], alls: list[str]) -> sp.csr_matrix:
-        parts = [b.transform(titles if b.source == "title" else alls) for b in self.blocks]
+        parts = self._parts(titles, alls)
         return sp.hstack(parts, format="csr") if len(parts) > 1 else parts[0]
+
+    def _parts(self, titles: list[str], alls: list[str]) -> list[sp.csr_matrix]:
+        """Each block's matrix (rows: texts)."""
+        return [b.transform(titles if b.source == "title" else alls) for b in self.blocks]
 
     def similarity_vectors(self, titles: Sequence[str], texts: Sequence[str]) -> sp.csr_matrix:
         """Unit-length rows of the whole-text character block: their dot product is the
@@ -525,8 +529,21 @@ class Model:
             self._weights = np.ascontiguousarray(self.coef.T, dtype=np.float32)
         return self._weights
 
+    def _block_scores(self, parts: list[sp.csr_matrix]) -> NDArray[np.float64]:
+        """Scores, block by block against the block's rows of the weights: the product with
+        the blocks side by side, without building that matrix (for one text, as dispatch
+        inside a request asks, building it costs more than the product)."""
+        weights = self.weights()
+        total = np.zeros((parts[0].shape[0], len(self.classes)))
+        start = 0
+        for part in parts:
+            stop = start + part.shape[1]
+            total += part.astype(np.float32) @ weights[start:stop]
+            start = stop
+        return total + self.intercept
+
     def scores(self, titles: Sequence[str], texts: Sequence[str]) -> NDArray[np.float64]:
-        return _scores(self.vectorise(titles, texts), self.coef, self.intercept, self.weights())
+        return self._block_scores(self._parts(*self._inputs(titles, texts)))
 
     def predict_proba(self, titles: Sequence[str], texts: Sequence[str]) -> NDArray[np.float64]:
         return _softmax(self.scores(titles, texts), self.temperature)
@@ -551,10 +568,8 @@ class Model:
         the likelihood of that knowledge under each class: the probabilities are multiplied
         by it and normalised again (Bayes' rule). A class with evidence 0 is ruled out.
         """
-        matrix = self.vectorise(titles, texts)
-        proba = _softmax(
-            _scores(matrix, self.coef, self.intercept, self.weights()), self.temperature
-        )
+        parts = self._parts(*self._inputs(titles, texts))
+        proba = _softmax(self._block_scores(parts), self.temperature)
         if evidence is not None:
             if evidence.shape != proba.shape:
                 raise ValueError(f"evidence of shape {evidence.shape} for {proba.shape}")
@@ -563,13 +578,22 @@ class Model:
             proba = np.where(sums > 0, weighted / np.where(sums > 0, sums, 1.0), proba)
         offsets = np.cumsum([0] + [b.size for b in self.blocks])
         out: list[Prediction] = []
-        for i in range(matrix.shape[0]):
+        for i in range(proba.shape[0]):
             order = np.argsort(-proba[i])[:top]
             best = int(order[0])
-            lo, hi = matrix.indptr[i], matrix.indptr[i + 1]
-            cols = matrix.indices[lo:hi]
-            contrib = matrix.data[lo:hi] * self.coef[best, cols]
-            found = self._features(cols, contrib, offsets, features) if features else []
+            found: list[Feature] = []
+            if features:
+                # Each block's features of the text, with what each added to the best class.
+                blocks, cols, contribs = [], [], []
+                for b, part in enumerate(parts):
+                    lo, hi = part.indptr[i], part.indptr[i + 1]
+                    local = part.indices[lo:hi]
+                    blocks.append(np.full(hi - lo, b))
+                    cols.append(local)
+                    contribs.append(part.data[lo:hi] * self.coef[best, local + offsets[b]])
+                found = self._features(
+                    np.concatenate(blocks), np.concatenate(cols), np.concatenate(contribs), features
+                )
             out.append(
                 Prediction(
                     label=self.classes[best],
@@ -582,29 +606,29 @@ class Model:
 
     def _features(
         self,
+        blocks: NDArray[np.int64],
         cols: NDArray[np.int32],
         contrib: NDArray[np.float64],
-        offsets: NDArray[np.int64],
         wanted: int,
     ) -> list[Feature]:
         """The n-grams and words that pushed most towards the class, each counted once (its
         contributions from every block summed), leaving out single characters and
         fragments with spaces or punctuation, which mean little to a reader."""
         totals: dict[str, float] = {}
-        blocks: dict[str, str] = {}
-        for j in np.argsort(-contrib)[: 10 * wanted]:
-            if contrib[j] <= 0:
-                break
-            col = int(cols[j])
-            b = int(np.searchsorted(offsets, col, side="right") - 1)
+        kinds: dict[str, str] = {}
+        order = np.argsort(-contrib)[: 10 * wanted]
+        order = order[contrib[order] > 0]
+        for b, col, value in zip(
+            blocks[order].tolist(), cols[order].tolist(), contrib[order].tolist(), strict=True
+        ):
             block = self.blocks[b]
-            text = block.name(col - int(offsets[b]))
+            text = block.name(col)
             if len(text) < 2 or not all(ch.isalnum() for ch in text):
                 continue
-            totals[text] = totals.get(text, 0.0) + float(contrib[j])
-            blocks.setdefault(text, "title" if block.source == "title" else block.kind)
+            totals[text] = totals.get(text, 0.0) + value
+            kinds.setdefault(text, "title" if block.source == "title" else block.kind)
         ranked = sorted(totals.items(), key=lambda item: -item[1])[:wanted]
-        return [Feature(text, blocks[text], weight) for text, weight in ranked]
+        return [Feature(text, kinds[text], weight) for text, weight in ranked]
 
     # -- bytes ------------------------------------------------------------------------------
 
