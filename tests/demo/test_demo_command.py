@@ -233,6 +233,28 @@ def test_audit_log_records_the_build_and_verifies(demo: Demo) -> None:
     assert verify_chain().ok
 
 
+def test_residents_find_the_dispatcher_on_the_public_register(demo: Demo, client: Client) -> None:
+    """The demo files its dispatcher as a city would: register entry, impact assessment, in
+    production — so the public register is not empty and says, in the reader's language,
+    what it does and how to contest it."""
+    assert "Dispatcher version" in demo.output
+    entry = next(e for e in client.get("/algorithms/register.json").json()["algorithms"])
+    assert entry["code"] == "dispatch" and entry["phase"] == "production"
+    assert entry["owner_unit"] and entry["personal_data"] is True
+    page = client.get("/algorithms/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert actions.DISPATCH_PLAIN["en"]["summary"] in page
+    hant = client.get("/algorithms/dispatch/", HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
+    assert actions.DISPATCH_PLAIN["zh-hant"]["appeal"] in hant
+    # its impact assessment is what the demo answered: level II, automatic dispatch allowed
+    from urbangov.algorithms import impact
+    from urbangov.algorithms.queries import impact_level, may_decide_automatically
+    from urbangov.dispatch.actions import dispatch_algorithm
+
+    algorithm = dispatch_algorithm(actor=None)
+    assert impact_level(algorithm) == impact.score(impact.validate(actions.DISPATCH_IMPACT)).level
+    assert may_decide_automatically(algorithm.pk)
+
+
 def test_a_second_run_does_not_duplicate(demo: Demo) -> None:
     before = (
         Case.objects.count(),

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
+from urbangov.algorithms.models import Algorithm, AlgorithmType, ErrorFocus, Phase
 from urbangov.cases.actions import HistoricCase, HistoricEvent, deadlines_for, load_history
 from urbangov.cases.models import Case, ExtensionRequest, Feedback
 from urbangov.cases.transitions import TRANSITIONS
@@ -182,6 +183,108 @@ def build_demo(
         )
     geo.invalidate()
     return result
+
+
+# The dispatcher's impact questionnaire as the Demo City answers it: where a request goes and
+# how fast (not access to a right), some decisions without a person, personal data in the
+# texts, safeguards in place except review before an automatic dispatch takes effect.
+DISPATCH_IMPACT = {
+    "rights": "service",
+    "reversibility": "effort",
+    "automation": "partial",
+    "vulnerable": "possibly",
+    "data": "personal",
+    "scale": "large",
+    "opacity": "partly",
+    "data_quality": "yes",
+    "bias_tested": "yes",
+    "human_review": "no",
+    "explained": "yes",
+    "appeal": "yes",
+    "logged": "yes",
+    "monitored": "yes",
+    "staff_trained": "yes",
+}
+
+DISPATCH_PLAIN = {
+    "en": {
+        "summary": "Reads each new request and suggests the kind of problem and the office "
+        "that handles it there; where it is sure enough it sends the request on by itself.",
+        "effect": "Decides only where your request goes first. A person checks every request "
+        "it is unsure about, and the office can send a request back if it is not theirs.",
+        "appeal": "Your case page says how your request was routed; use 'contest this "
+        "decision' there and a person who did not make the decision looks at it again.",
+    },
+    "zh-hans": {
+        "summary": "阅读每一件新诉求，判断问题类别并建议由当地哪个部门承办；有足够把握时自动派单。",
+        "effect": "它只决定诉求先交给谁办。没有把握的诉求都由工作人员确认，承办单位认为不属于自己的也可以退回。",
+        "appeal": "诉求页面写明了派单方式；点“对此决定提出异议”，由未参与该决定的工作人员重新审查。",
+    },
+    "zh-hant": {
+        "summary": "閱讀每一件新訴求，判斷問題類別並建議由當地哪個部門承辦；有足夠把握時自動派單。",
+        "effect": "它只決定訴求先交給誰辦。沒有把握的訴求都由工作人員確認，承辦單位認為不屬於自己的也可以退回。",
+        "appeal": "訴求頁面寫明了派單方式；點「對此決定提出異議」，由未參與該決定的工作人員重新審查。",
+    },
+}
+
+
+def register_dispatcher(*, actor: Actor) -> Algorithm:
+    """The dispatcher's register entry as a city would file it, its impact assessment, and
+    its move into production: what residents read on the public algorithm register. Done
+    once (an entry already in production is left as it is)."""
+    from urbangov.algorithms import actions as register
+    from urbangov.dispatch.actions import dispatch_algorithm
+
+    algorithm = dispatch_algorithm(actor=actor)
+    if algorithm.phase == Phase.PRODUCTION:
+        return algorithm
+    register.update_register(
+        actor=actor,
+        algorithm=algorithm,
+        owner=Unit.objects.filter(code=catalogue.DISPATCH_CENTRE).first(),
+        responsible_person=_("Head of the 12345 hotline centre"),
+        algorithm_type=AlgorithmType.STATISTICAL,
+        decisions_made=_(
+            "The category of each new request, the unit that handles it, whether it is an "
+            "emergency or a likely duplicate, and whether it is sent on without an operator."
+        ),
+        effect_on_residents=_(
+            "Where a request goes first and so how soon someone works on it; nothing about "
+            "whether it is accepted or how it is resolved."
+        ),
+        benefits=_(
+            "Requests reach the right unit sooner; operators spend their time on the unclear ones."
+        ),
+        risks=_(
+            "A request sent to the wrong unit loses time: below each category's confidence "
+            "threshold a person decides, units send back what is not theirs, and every "
+            "correction is logged and teaches the next version."
+        ),
+        non_discrimination=_(
+            "Audited by channel and area for how often its routing is corrected and how "
+            "satisfied residents are; it does not read the resident's identity."
+        ),
+        data_sources=_(
+            "The request's title, text, place and chosen category; past resolved requests for training."
+        ),
+        personal_data=True,
+        human_oversight=_(
+            "Operators confirm every request below the threshold and can redirect any; the "
+            "ethics board can suspend automatic dispatch at once."
+        ),
+        how_to_appeal=_(
+            "From the request's tracking page; a person who did not decide reviews it."
+        ),
+        error_focus=ErrorFocus.ASSISTIVE,
+        plain_language=DISPATCH_PLAIN,
+    )
+    register.assess_impact(actor=actor, algorithm=algorithm, answers=DISPATCH_IMPACT)
+    return register.set_phase(
+        actor=actor,
+        algorithm=algorithm,
+        phase=Phase.PRODUCTION,
+        reason=_("Demo City: filed, assessed and in service."),
+    )
 
 
 def wipe_demo(*, actor: Actor) -> None:

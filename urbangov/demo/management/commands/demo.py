@@ -225,6 +225,7 @@ class Command(BaseCommand):
             self.stdout.write(_("      too few resolved cases to learn from; skipped"))
             return
         self._done(t)
+        actions.register_dispatcher(actor=None)
         self.stdout.write(
             _(
                 "Dispatcher version %(v)s in service: on the newest %(n)s held-out cases, "
