@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.test import TestCase
 from django.urls import reverse
 from django.utils import translation
@@ -80,6 +81,17 @@ def test_overturned_routing_sends_an_open_case_back_to_the_operators(
     # The decisions stay as they were: the appealed one and the overturn answering it.
     assert Decision.objects.get(pk=decision.pk).output == decision.output
     assert Decision.objects.filter(refers_to=decision, verdict=Verdict.OVERTURNED).count() == 1
+    # The operator's page no longer offers the overturned unit, and says why; a click on it
+    # (a stale page) is refused.
+    from urbangov.dispatch import queries as dispatch_queries
+
+    panel = dispatch_queries.panel(city.users["operator"], case)
+    assert panel is not None and panel.overturned == unit.code  # type: ignore[union-attr]
+    assert all(o.unit_code != unit.code for o in panel.options)  # type: ignore[union-attr]
+    page = login(city, "operator").get(reverse("dispatch:decision", args=[case.pk]))
+    assert page.status_code == 200 and 'class="notice"' in page.content.decode()
+    with translation.override("en"), pytest.raises(ValidationError, match="overturned"):
+        dispatch.accept_suggestion(case, actor=city.users["operator"], choice=0)  # type: ignore[arg-type]
     # An operator routes it again through the usual page action.
     dispatch.correct_dispatch(
         case,

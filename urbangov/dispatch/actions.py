@@ -232,6 +232,13 @@ def options(decision: Decision) -> list[dict[str, Any]]:
     return [o for o in out if o.get("category")]
 
 
+def overturned_unit(decision: Decision) -> str | None:
+    """The unit a decision routed to, where an appeal overturned that routing: it is not
+    offered again."""
+    overturned = Decision.objects.filter(refers_to=decision, verdict=Verdict.OVERTURNED).exists()
+    return (decision.output.get("unit") or None) if overturned else None
+
+
 def accept_suggestion(
     case: Case, *, actor: Actor, choice: int = 0, decision_id: int | None = None, note: str = ""
 ) -> Case:
@@ -242,6 +249,10 @@ def accept_suggestion(
     if not 0 <= choice < len(offered):
         raise ValidationError({"choice": [_("No such suggestion.")]})
     pick = offered[choice]
+    if pick.get("unit") and pick.get("unit") == overturned_unit(decision):
+        raise ValidationError(
+            {"choice": [_("An appeal overturned this routing; choose another unit.")]}
+        )
     unit = Unit.objects.filter(code=pick.get("unit") or "", active=True).first()
     if unit is None:
         raise ValidationError(

@@ -16,7 +16,7 @@ from urbangov.analytics import textclf
 from urbangov.cases.models import Case, Status
 from urbangov.cases.queries import scoped
 from urbangov.dispatch import classifier, explain, permissions, routing
-from urbangov.dispatch.actions import options
+from urbangov.dispatch.actions import options, overturned_unit
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ class Panel:
     threads: list[Thread]
     can_decide: bool
     similar: list[Similar] = field(default_factory=list)
+    # An appeal overturned the routing to this unit: its suggestions are not offered again.
+    overturned: str | None = None
 
 
 def _reason(decision: Decision, code: str) -> dict[str, Any] | None:
@@ -77,8 +79,11 @@ def panel(user: Any, case: Case, *, with_similar: bool = False) -> Panel | None:
         return None
     table = routing.current()
     language = get_language() or ""
+    overturned = overturned_unit(decision)
     offered = []
     for i, o in enumerate(options(decision)):
+        if overturned and o.get("unit") == overturned:
+            continue
         cat = table.category_by_code.get(o["category"])
         unit = table.unit_by_code.get(o.get("unit") or "")
         offered.append(
@@ -112,6 +117,7 @@ def panel(user: Any, case: Case, *, with_similar: bool = False) -> Panel | None:
         threads=threads_about(case),
         can_decide=case.status in (Status.SUBMITTED, Status.AWAITING_DISPATCH)
         and permissions.can_decide(user, case),
+        overturned=overturned,
     )
     if with_similar and offered:
         found.similar = similar_cases(user, case, offered[0].category_code)
