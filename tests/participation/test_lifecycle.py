@@ -25,7 +25,7 @@ from urbangov.participation.models import (
 )
 from urbangov.privacy.models import AuditEvent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def test_opening_a_topic_records_it_and_tells_other_apps(city: City) -> None:

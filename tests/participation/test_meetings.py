@@ -14,7 +14,7 @@ from tests.participation.conftest import make_resident
 from urbangov.participation import actions, queries
 from urbangov.participation.models import Meeting, MeetingResult, MeetingStatus, Notification, Topic
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def hybrid(

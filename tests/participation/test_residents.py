@@ -18,7 +18,7 @@ from urbangov.participation import actions
 from urbangov.participation.models import Resident, VerificationCode, VerificationMethod
 from urbangov.privacy.models import AuditEvent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def test_code_is_sent_to_the_log_and_verifies(city: City, caplog: pytest.LogCaptureFixture) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import re
 from datetime import datetime
 from functools import reduce
 from typing import Any
@@ -14,8 +15,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from urbangov.analytics import pii
 from urbangov.cases import permissions
 from urbangov.cases.models import (
+    CODE_ALPHABET,
     Case,
     CaseEvent,
     CaseQuerySet,
@@ -23,6 +26,7 @@ from urbangov.cases.models import (
     ExtensionStatus,
     Rating,
     Status,
+    normalise_tracking_code,
 )
 from urbangov.cases.permissions import AREA_ROLES, CASE_ROLES, can_view
 from urbangov.cases.transitions import STAFF_TRANSITIONS, TRANSITIONS
@@ -62,8 +66,6 @@ def get_for(user: Any, pk: int) -> Case:
 
 
 def by_tracking_code(code: str) -> Case | None:
-    from urbangov.cases.models import normalise_tracking_code
-
     return (
         Case.objects.select_related("unit", "category", "reported_category")
         .filter(tracking_code=normalise_tracking_code(code))
@@ -143,8 +145,33 @@ def filtered(
         qs = qs.filter(created_at__lt=created_to)
     if q:
         q = q.strip()
-        qs = qs.filter(Q(tracking_code__iexact=q) | Q(title__icontains=q))
+        code = normalise_tracking_code(q)
+        is_code = bool(_TRACKING.fullmatch(code))
+        match = Q(tracking_code=code) if is_code else Q(pk__in=[])
+        if not _personal(q):
+            match |= Q(title__icontains=q)
+        elif not is_code:
+            # Titles are searched raw: a search for a phone number, an ID or a name would tell
+            # which cases hold it to a reader who sees them redacted.
+            raise ValueError(
+                _(
+                    "Search by a tracking code or words of the title, not by personal data "
+                    "(a phone or ID number, a name): that needs a case opened with a purpose."
+                )
+            )
+        qs = qs.filter(match)
     return qs
+
+
+_TRACKING = re.compile(f"[{CODE_ALPHABET}]{{5}}-[{CODE_ALPHABET}]{{5}}")
+# A run of this many digits is part of a phone, ID or card number, even where it is not whole.
+_NUMBER_FRAGMENT = re.compile(r"\d{6,}")
+_SEARCH_REFUSED = frozenset(pii.PiiType) - {pii.PiiType.ADDRESS}
+
+
+def _personal(query: str) -> bool:
+    """Whether a search text holds personal data (places aside: a case's place is shown)."""
+    return bool(_NUMBER_FRAGMENT.search(query) or pii.detect(query, types=_SEARCH_REFUSED))
 
 
 def queue_for(user: Any) -> CaseQuerySet:
