@@ -25,9 +25,10 @@ What it does, in order:
    first, then ``--requests`` timed requests each, and reports p50/p95/max; for comparison
    it times the naive alternative (counting the month straight from the cases table);
 5. runs the hot-spot detection and early warning over the last year's cases (the code the
-   worker runs, ``refresh_hotspots``), timed, reading and clustering separately; compares our
-   text features with scikit-learn's ``TfidfVectorizer(analyzer="char", ngram_range=(2, 3))``
-   on the same texts;
+   worker runs, ``refresh_hotspots``), timed, reading and clustering separately, in wall
+   clock and in this process's CPU seconds, with the load average before and after; compares
+   our text features with scikit-learn's ``TfidfVectorizer(analyzer="char",
+   ngram_range=(2, 3))`` on the first ``--sklearn-texts`` texts (0 skips it);
 6. drops the database (unless ``--keep``) and prints, as its LAST line, one JSON object.
 """
 
@@ -451,17 +452,24 @@ def main() -> None:
     from urbangov.analytics import hotspots as hs
     from urbangov.supervision.actions import case_columns, detect_hotspots, refresh_hotspots
 
-    started = time.monotonic()
+    # CPU seconds of this process (all its threads) beside the wall clock, and the load of
+    # the machine: on a shared machine the wall clock also counts other people's jobs (the
+    # database server's work on the read is not in this process's CPU seconds).
+    load_before = os.getloadavg()
+    started, cpu = time.monotonic(), time.process_time()
     columns = case_columns(end - timedelta(days=365), end)
-    read_s = time.monotonic() - started
-    started = time.monotonic()
+    read_s, read_cpu = time.monotonic() - started, time.process_time() - cpu
+    started, cpu = time.monotonic(), time.process_time()
     clusters = detect_hotspots(columns, now=end)
-    detect_s = time.monotonic() - started
+    detect_s, detect_cpu = time.monotonic() - started, time.process_time() - cpu
     figures["hotspots"] = {
         "cases": len(columns["ids"]),
         "read_s": round(read_s, 1),
         "detect_s": round(detect_s, 1),
         "total_s": round(read_s + detect_s, 1),
+        "read_cpu_s": round(read_cpu, 1),
+        "detect_cpu_s": round(detect_cpu, 1),
+        "load_before": [round(x, 2) for x in load_before],
         "clusters": len(clusters),
         "top": [
             {"label": columns["titles"][c.representative], "place": c.place, "size": c.size}
@@ -469,29 +477,32 @@ def main() -> None:
         ],
     }
     log(f"hot-spots: {figures['hotspots']}")
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     summary = refresh_hotspots(now=end, days=365, force=True)
     figures["hotspots"]["refresh_s"] = round(time.monotonic() - started, 1)
+    figures["hotspots"]["refresh_cpu_s"] = round(time.process_time() - cpu, 1)
+    figures["hotspots"]["load_after"] = [round(x, 2) for x in os.getloadavg()]
     figures["hotspots"]["alerts"] = summary.alerts
 
     # our features against scikit-learn's char TF-IDF on the same texts
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     texts = columns["texts"][: args.sklearn_texts]
-    t = time.perf_counter()
-    hs.text_features([texts])
-    ours = time.perf_counter() - t
-    t = time.perf_counter()
-    TfidfVectorizer(
-        analyzer="char", ngram_range=(2, 3), sublinear_tf=True, max_df=0.02
-    ).fit_transform(texts)
-    peer = time.perf_counter() - t
-    figures["features_vs_sklearn"] = {
-        "texts": len(texts),
-        "ours_s": round(ours, 2),
-        "sklearn_s": round(peer, 2),
-        "ratio": round(peer / ours, 1) if ours else None,
-    }
+    if texts:  # --sklearn-texts 0 skips the comparison (an empty vocabulary is an error)
+        t = time.perf_counter()
+        hs.text_features([texts])
+        ours = time.perf_counter() - t
+        t = time.perf_counter()
+        TfidfVectorizer(
+            analyzer="char", ngram_range=(2, 3), sublinear_tf=True, max_df=0.02
+        ).fit_transform(texts)
+        peer = time.perf_counter() - t
+        figures["features_vs_sklearn"] = {
+            "texts": len(texts),
+            "ours_s": round(ours, 2),
+            "sklearn_s": round(peer, 2),
+            "ratio": round(peer / ours, 1) if ours else None,
+        }
     del np
     connection.close()
     if not args.keep:

@@ -208,6 +208,65 @@ def test_recurring_problem_is_joined_across_the_window() -> None:
     assert _lamps(far_apart) == [6]
 
 
+@pytest.mark.parametrize("spread", [1, 4096])
+@pytest.mark.parametrize(("chunk", "span", "min_rows"), [(512, 0.25, 128), (16, 0.1, 4)])
+def test_links_are_every_close_pair_by_brute_force(
+    spread: int, chunk: int, span: float, min_rows: int
+) -> None:
+    """The linking step against all pairs compared by hand (dense cosines, the window, the
+    radius, the blocks): few columns (a column table) and columns spread over 2^18 (sorted
+    columns), long runs of rows and short ones."""
+    from scipy import sparse
+
+    rng = np.random.default_rng(11)
+    n, columns = 300, 48
+    dense = (rng.random((n, columns)) < 0.12) * rng.random((n, columns))
+    dense /= np.maximum(np.linalg.norm(dense, axis=1, keepdims=True), 1e-12)
+    x = sparse.csr_matrix(dense.astype(np.float32))
+    x = sparse.csr_matrix((x.data, x.indices * spread, x.indptr), shape=(n, columns * spread))
+    times = rng.uniform(0, 120, n) * DAY
+    xy = rng.uniform(0, 6, (n, 2))
+    xy[::17] = np.nan  # no place: linked by text and time alone
+    groups = rng.integers(0, 3, n)
+    order = np.lexsort((times, groups))
+    g = groups[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    bounds = list(zip(starts.tolist(), [*starts[1:].tolist(), n], strict=True))
+    i, j, s = hs._edges(
+        x,
+        order,
+        bounds,
+        times,
+        xy,
+        window=30 * DAY,
+        radius=1.5,
+        threshold=0.3,
+        chunk=chunk,
+        span=span,
+        min_rows=min_rows,
+    )
+    found = {(min(a, b), max(a, b)): float(v) for a, b, v in zip(i, j, s, strict=True)}
+    assert len(found) == len(i)  # each pair once
+    cosine = dense @ dense.T
+
+    def close(a: int, b: int, threshold: float) -> bool:
+        d = xy[a] - xy[b]
+        return bool(
+            groups[a] == groups[b]
+            and abs(times[a] - times[b]) <= 30 * DAY
+            and (not np.isfinite(d).all() or d @ d <= 1.5**2)
+            and cosine[a, b] >= threshold
+        )
+
+    # clear of float32 rounding at the threshold: surely in, and at most these
+    pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
+    expected = {(a, b): cosine[a, b] for a, b in pairs if close(a, b, 0.3 + 1e-6)}
+    allowed = {(a, b) for a, b in pairs if close(a, b, 0.3 - 1e-6)}
+    assert len(expected) > 50
+    assert set(expected) <= set(found) <= allowed
+    np.testing.assert_allclose([found[k] for k in expected], list(expected.values()), rtol=1e-5)
+
+
 def test_star_clustering_does_not_chain() -> None:
     """A is like B, B like C, C like D, but A and D share nothing: single linkage would make
     one cluster of all; the star around the best-connected item takes only its neighbours."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,7 +36,9 @@ DAY = 86400.0
 # --- text features -------------------------------------------------------------------------
 
 # Everything that is not a letter or a digit separates n-grams; runs of five or more digits
-# (phone numbers, ids, masked numbers) carry no meaning about the problem.
+# (phone numbers, ids, masked numbers) carry no meaning about the problem. :func:`_clean`
+# says it with regular expressions; :func:`_chunk_counts` does the same on code points with
+# numpy (a table of each character's class), so that the work releases the GIL.
 _NOT_WORD = re.compile(r"[^\w\x00]+|_+")
 _LONG_NUMBER = re.compile(r"\d{5,}")
 _SEP = "\x00"
@@ -48,8 +51,29 @@ _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000:
 
 
 def _clean(text: str) -> str:
+    """The text as n-grams see it: a space wherever :func:`_chunk_counts` breaks them."""
     text = (text or "").translate(_FULL_WIDTH).lower()
     return _NOT_WORD.sub(" ", _LONG_NUMBER.sub(" ", text))
+
+
+# Each code point's class, learnt from the regular expressions above the first time it is
+# seen: 0 breaks n-grams (what _NOT_WORD replaces), 1 a letter, 2 a digit (\d). Threads
+# that learn the same character at once write the same value.
+_UNSEEN = 255
+_CLASSES = np.full(0x110000, _UNSEEN, dtype=np.uint8)
+_WORD_CHAR = re.compile(r"[^\W_]")
+_DIGIT_CHAR = re.compile(r"\d")
+
+
+def _char_classes(codes: NDArray[np.uint32]) -> NDArray[np.uint8]:
+    cls = _CLASSES[codes]
+    unseen = cls == _UNSEEN
+    if unseen.any():
+        for code in np.unique(codes[unseen]).tolist():
+            ch = chr(code)
+            _CLASSES[code] = 2 if _DIGIT_CHAR.match(ch) else 1 if _WORD_CHAR.match(ch) else 0
+        cls = _CLASSES[codes]
+    return cls
 
 
 def _unique_counts(a: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -62,23 +86,39 @@ def _unique_counts(a: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.
     return a[starts], np.diff(np.r_[starts, len(a)]).astype(np.int64)
 
 
-def _chunk_keys(
-    texts: Sequence[str], first: int, bits: int, ngrams: tuple[int, ...]
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Sorted unique keys ``row << bits | hashed n-gram`` with their counts, for texts that
-    are rows ``first``, ``first + 1``, …: n-gram counts never spanning a separator, computed
-    with numpy over the whole chunk at once."""
-    mask = np.uint64((1 << bits) - 1)
-    batch = [(t or "").replace(_SEP, " ") for t in texts]
-    # one pass of each cleaning step over the whole chunk (the separator survives them)
-    joined = _clean(_SEP.join(batch) + _SEP)
-    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    is_sep = codes == 0
-    # a space also breaks n-grams (it stands for punctuation)
-    breaks = is_sep | (codes == 32)
-    doc = (np.cumsum(is_sep) - is_sep).astype(np.int64) + first
+def _chunk_counts(
+    texts: Sequence[str], n_features: int, ngrams: tuple[int, ...]
+) -> sparse.csr_matrix:
+    """How often each hashed n-gram (column) occurs in each text (row): the n-grams of
+    :func:`_clean`'s text, never spanning a separator, computed with numpy over the whole
+    chunk at once; canonical CSR (sorted columns, no duplicates), int32 counts."""
+    mask = np.uint64(n_features - 1)
+    # Lower case on the string (it may change lengths); the rest on code points.
+    joined = (_SEP.join([(t or "").replace(_SEP, " ") for t in texts]) + _SEP).lower()
+    raw = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    # full width as ASCII (lowering first is the same: Ａ→ａ→a as Ａ→A→a)
+    wide = (raw >= 0xFF01) & (raw <= 0xFF5E)
+    raw = np.where(wide, raw - np.uint32(0xFEE0), raw)
+    raw[raw == 0x3000] = 0x20
+    cls = _char_classes(raw)
+    codes = raw.astype(np.uint64)
+    is_sep = raw == 0
+    breaks = cls == 0
+    digit = cls == 2
     n = len(codes)
-    parts: list[NDArray[np.int64]] = []
+    if digit.any():
+        # runs of five or more digits break n-grams as a whole
+        edges = np.flatnonzero(np.diff(digit, prepend=False, append=False))
+        starts, ends = edges[0::2], edges[1::2]
+        long_run = ends - starts >= 5
+        if long_run.any():
+            marks = np.zeros(n + 1, dtype=np.int32)
+            marks[starts[long_run]] += 1
+            marks[ends[long_run]] -= 1
+            breaks |= np.cumsum(marks[:n]) > 0
+    doc = (np.cumsum(is_sep) - is_sep).astype(np.int32)
+    rows: list[NDArray[np.int32]] = []
+    cols: list[NDArray[np.int64]] = []
     for size in ngrams:
         if n < size:
             continue
@@ -89,10 +129,15 @@ def _chunk_keys(
             valid &= ~breaks[k : width + k]
             h = h * _PRIMES[k % 3] + codes[k : width + k]
         h ^= h >> np.uint64(29)
-        parts.append((doc[:width][valid] << bits) | (h[valid] & mask).astype(np.int64))
-    if not parts:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    return _unique_counts(np.concatenate(parts))
+        rows.append(doc[:width][valid])
+        cols.append((h[valid] & mask).astype(np.int64))
+    row = np.concatenate(rows) if rows else np.empty(0, dtype=np.int32)
+    col = np.concatenate(cols).astype(np.int32) if cols else np.empty(0, dtype=np.int32)
+    # scipy's conversion sorts each row's few entries and adds up repeats: cheaper than
+    # sorting the whole chunk
+    return sparse.coo_matrix(
+        (np.ones(len(row), dtype=np.int32), (row, col)), shape=(len(texts), n_features)
+    ).tocsr()
 
 
 def _row_sums(values: NDArray[np.float32], indptr: NDArray[np.int32]) -> NDArray[np.float64]:
@@ -129,8 +174,9 @@ def text_features(
     descriptions). Each field is weighted and normalised on its own, then the fields are
     added with equal weight: a short title counts as much as a long description.
     n-grams in more than ``max_df`` of the items (boilerplate such as 小区 or 反映; but never
-    those in 25 items or fewer) or in fewer than ``min_df`` (they can link nothing) are dropped; the rest get sublinear term
-    frequency (1 + ln tf) and smoothed IDF, as scikit-learn's ``TfidfVectorizer`` does.
+    those in 25 items or fewer) or in fewer than ``min_df`` (they can link nothing) are
+    dropped; the rest get sublinear term frequency (1 + ln tf) and smoothed IDF, as
+    scikit-learn's ``TfidfVectorizer`` does.
     """
     if not fields:
         raise ValueError("give at least one field of texts")
@@ -139,48 +185,49 @@ def text_features(
         raise ValueError("every field must have one text per item")
     if n_features & (n_features - 1):
         raise ValueError("n_features must be a power of two")
-    bits = n_features.bit_length() - 1
-    mask = (1 << bits) - 1
-    # Chunks of items (small sorts stay in cache); per field the keys and counts, and the
-    # document frequency: the items holding the n-gram in any field.
-    keyed: list[tuple[list[NDArray[np.int64]], list[NDArray[np.int64]]]] = [
-        ([], []) for _ in fields
-    ]
+    # Chunks of items (small sorts stay in cache): per field the counts, and the document
+    # frequency (the items holding the n-gram in any field).
+    chunks = list(range(0, n, chunk))
+    counted: list[list[sparse.csr_matrix]] = []
     df = np.zeros(n_features, dtype=np.int64)
 
-    def one_chunk(lo: int) -> list[tuple[NDArray[np.int64], NDArray[np.int64]]]:
-        return [_chunk_keys(list(texts[lo : lo + chunk]), lo, bits, ngrams) for texts in fields]
+    def one_chunk(lo: int) -> list[sparse.csr_matrix]:
+        return [_chunk_counts(list(texts[lo : lo + chunk]), n_features, ngrams) for texts in fields]
 
-    # numpy's sorts and arithmetic release the GIL: two threads use two cores.
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        for per_field in pool.map(one_chunk, range(0, n, chunk)):
-            for (keys_list, counts_list), (keys, counts) in zip(keyed, per_field, strict=True):
-                keys_list.append(keys)
-                counts_list.append(counts)
-            either, _times = _unique_counts(np.concatenate([k for k, _c in per_field]))
-            df += np.bincount(either & mask, minlength=n_features)
-    idf = np.log((1 + n) / (1 + df)) + 1.0
-    # In a small corpus every n-gram is in a large share of the items: drop none below 25.
-    keep = (df >= min_df) & (df <= max(min_df, max_df * n, 25))
-    weight = np.where(keep, idf, 0.0)
-    total: sparse.csr_matrix | None = None
-    for keys_list, counts_list in keyed:
-        keys, counts = np.concatenate(keys_list), np.concatenate(counts_list)
-        cols = keys & mask
-        values = (1.0 + np.log(counts)) * weight[cols]
-        kept = values > 0
-        rows = keys[kept] >> bits
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-        weighted = _normalise_rows(
-            sparse.csr_matrix(
-                (values[kept].astype(np.float32), cols[kept].astype(np.int32), indptr),
-                shape=(n, n_features),
+    def weigh(per_field: list[sparse.csr_matrix]) -> sparse.csr_matrix:
+        total: sparse.csr_matrix | None = None
+        for counts in per_field:
+            values = (1.0 + np.log(counts.data)) * weight[counts.indices]
+            kept = values > 0
+            rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))[kept]
+            indptr = np.zeros(counts.shape[0] + 1, dtype=np.int64)
+            np.cumsum(np.bincount(rows, minlength=counts.shape[0]), out=indptr[1:])
+            weighted = _normalise_rows(
+                sparse.csr_matrix(
+                    (values[kept].astype(np.float32), counts.indices[kept], indptr),
+                    shape=counts.shape,
+                )
             )
-        )
-        total = weighted if total is None else total + weighted
-    assert total is not None
-    return _normalise_rows(total)
+            total = weighted if total is None else total + weighted
+        assert total is not None
+        return _normalise_rows(total)
+
+    # numpy's arithmetic and scipy's conversions release the GIL: two threads use two cores.
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for per_field in pool.map(one_chunk, chunks):
+            counted.append(per_field)
+            held = per_field[0]
+            for other in per_field[1:]:
+                held = held + other  # the n-grams an item holds in any field
+            df += np.bincount(held.indices, minlength=n_features)
+        idf = np.log((1 + n) / (1 + df)) + 1.0
+        # In a small corpus every n-gram is in a large share of the items: drop none below 25.
+        keep = (df >= min_df) & (df <= max(min_df, max_df * n, 25))
+        weight = np.where(keep, idf, 0.0)
+        parts = list(pool.map(weigh, counted))
+    if not parts:
+        return sparse.csr_matrix((n, n_features), dtype=np.float32)
+    return sparse.csr_matrix(sparse.vstack(parts, format="csr"))
 
 
 # --- linking and clustering ----------------------------------------------------------------
@@ -197,13 +244,23 @@ def _edges(
     radius: float,
     threshold: float,
     chunk: int = 512,
+    span: float = 0.25,
+    min_rows: int = 128,
     threads: int = 2,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
     """Pairs (i, j) of original indices, i before j in ``order``, within the window, the
-    radius and the same block, whose cosine similarity is at least ``threshold``."""
+    radius and the same block, whose cosine similarity is at least ``threshold``.
+
+    Each block is compared in runs of at most ``chunk`` rows that span at most ``span`` of
+    the window (but at least ``min_rows`` rows), each against the later rows of its window.
+    """
     xs = sparse.csr_matrix(x[order])
     ts = times[order] if times is not None else None
     windowed = ts is not None and math.isfinite(window)
+    # places in ``order``'s order, one contiguous array per coordinate
+    spaced = xy is not None and math.isfinite(radius)
+    px = np.ascontiguousarray(xy[order, 0]) if spaced and xy is not None else None
+    py = np.ascontiguousarray(xy[order, 1]) if spaced and xy is not None else None
 
     def block_edges(
         bound: tuple[int, int],
@@ -215,34 +272,55 @@ def _edges(
         # The block's own columns only: transposing a slice of a 2^20-column matrix would
         # allocate a pointer per column every time.
         sub = xs[a:b]
-        used, _n = _unique_counts(sub.indices.astype(np.int64))
+        if sub.nnz * 32 > xs.shape[1]:
+            # a table over the columns costs less than sorting the block's entries
+            present = np.zeros(xs.shape[1], dtype=bool)
+            present[sub.indices] = True
+            used = np.flatnonzero(present)
+            remap = np.empty(xs.shape[1], dtype=np.int32)
+            remap[used] = np.arange(len(used), dtype=np.int32)
+            columns = remap[sub.indices]
+        else:
+            used, _n = _unique_counts(sub.indices.astype(np.int64))
+            columns = np.searchsorted(used, sub.indices).astype(np.int32)
         block_x = sparse.csr_matrix(
-            (sub.data, np.searchsorted(used, sub.indices).astype(np.int32), sub.indptr),
-            shape=(b - a, max(len(used), 1)),
+            (sub.data, columns, sub.indptr), shape=(b - a, max(len(used), 1))
         )
-        for c in range(a, b, chunk):
+        c = a
+        while c < b:
             c_end = min(b, c + chunk)
             if windowed:
                 assert ts is not None
+                # rows that span a small part of the window, so that the product holds
+                # few pairs beyond it (but not so few that the calls cost more)
+                soon = ts[c] + window * span
+                c_end = min(
+                    c_end, max(c + min_rows, int(np.searchsorted(ts[a:b], soon, side="right")) + a)
+                )
                 w_end = int(np.searchsorted(ts[a:b], ts[c_end - 1] + window, side="right")) + a
             else:
                 w_end = b
-            block = (block_x[c - a : c_end - a] @ block_x[c - a : w_end - a].T).tocoo()
-            keep = (block.data >= threshold) & (block.col > block.row)
-            r = block.row[keep].astype(np.int64) + c
-            q = block.col[keep].astype(np.int64) + c
-            s = block.data[keep]
+            # rows c..c_end against columns c..w_end (the later items in the window)
+            product = block_x[c - a : c_end - a] @ block_x[c - a : w_end - a].T
+            hits = np.flatnonzero(product.data >= threshold)
+            r = np.searchsorted(product.indptr, hits, side="right") - 1
+            q = product.indices[hits].astype(np.int64)
+            later = q > r
+            r, q, s = r[later] + c, q[later] + c, product.data[hits[later]]
             if windowed:
                 assert ts is not None
                 near = np.abs(ts[q] - ts[r]) <= window
                 r, q, s = r[near], q[near], s[near]
-            if xy is not None and math.isfinite(radius):
-                d = xy[order[r]] - xy[order[q]]
-                close = np.einsum("ij,ij->i", d, d) <= radius * radius
+            if px is not None and py is not None:
+                dx = px[r] - px[q]
+                dy = py[r] - py[q]
                 # an item without a place is linked by text and time alone
-                close |= ~np.isfinite(d).all(axis=1)
+                close = (dx * dx + dy * dy <= radius * radius) | ~(
+                    np.isfinite(dx) & np.isfinite(dy)
+                )
                 r, q, s = r[close], q[close], s[close]
             found.append((order[r], order[q], s.astype(np.float32)))
+            c = c_end
         return found
 
     src: list[NDArray[np.int64]] = []
@@ -449,10 +527,9 @@ def _join_recurring(
     for idx in np.argsort(-star_size, kind="stable"):
         if best[comp[idx]] == -1:
             best[comp[idx]] = star_ids[idx]
-    relabel = dict(zip(star_ids.tolist(), best[comp].tolist(), strict=True))
-    has = labels >= 0
-    labels[has] = np.array([relabel[c] for c in labels[has].tolist()], dtype=np.int64)
-    return labels
+    relabel = ids.copy()
+    relabel[real] = best[comp]
+    return relabel[inverse]
 
 
 def _rank(
@@ -484,7 +561,8 @@ def _rank(
         label = int(sorted_labels[lo])
         if t is not None:
             items = items[np.argsort(t[items], kind="stable")]
-        residents = len({reporters[k] for k in items.tolist()}) if reporters else len(items)
+        members = items.tolist()
+        residents = len(set(map(reporters.__getitem__, members))) if reporters else len(items)
         agreement = float(np.clip(v[items], 0, None).sum()) if v is not None else 0.0
         first = float(t[items].min()) if t is not None else None
         last = float(t[items].max()) if t is not None else None
@@ -502,10 +580,11 @@ def _rank(
         )
         place = ""
         if places is not None:
-            names = [places[k] for k in items.tolist() if places[k]]
-            if names:
-                values, counts = np.unique(np.array(names), return_counts=True)
-                place = str(values[int(np.argmax(counts))])
+            named = Counter(map(places.__getitem__, members))
+            # the most common name, the first in code-point order among equals
+            common = [(-count, str(name)) for name, count in named.items() if name]
+            if common:
+                place = min(common)[1]
         out.append(
             Cluster(
                 members=items,

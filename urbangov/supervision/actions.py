@@ -14,11 +14,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import psycopg
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import FloatField, Func, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -612,44 +614,54 @@ def _claim_hotspots(now: datetime, every: timedelta) -> bool:
     )
 
 
+class _Epoch(Func):
+    """Seconds since the epoch of an aware timestamp, as a double (PostgreSQL): what
+    ``datetime.timestamp()`` gives, without making a datetime per row."""
+
+    template = "EXTRACT(EPOCH FROM %(expressions)s)::double precision"
+    output_field = FloatField()
+
+
 def case_columns(start: datetime, end: datetime) -> dict[str, Any]:
     """The columns detection reads for cases submitted in [start, end), as arrays."""
-    qs = (
+    cases = (
         Case.objects.filter(created_at__gte=start, created_at__lt=end)
         .exclude(proactive_task__isnull=False)
         .order_by("id")
-        .values_list(
-            "id",
-            "title",
-            "text",
-            "created_at",
-            "lat",
-            "lon",
-            "area_id",
-            "category_id",
-            "reported_category_id",
-            "contact_lookup",
-        )
+        .annotate(topic=Coalesce("category_id", "reported_category_id"))
     )
-    rows: list[tuple[Any, ...]]
+    fields = ("id", "title", "text", "lat", "lon", "area_id", "topic", "contact_lookup")
+    rows: Sequence[tuple[Any, ...]]
     if connection.vendor == "postgresql":
-        # A year of a big city's cases: straight from the driver (aware datetimes already).
-        sql, params = qs.query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+        # A year of a big city's cases: binary rows straight from the driver, the time as
+        # seconds since the epoch (no datetime objects), one column at a time from there.
+        query = cases.annotate(seconds=_Epoch("created_at")).values_list(*fields, "seconds")
+        sql, params = query.query.sql_with_params()
+        connection.ensure_connection()
+        # a plain (server-binding) cursor: Django's client-side ones return text only
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(sql, params, binary=True)
             rows = cursor.fetchall()
+        ids, titles, texts, lat, lon, area, category, lookup, seconds = (
+            zip(*rows, strict=True) if rows else ((),) * 9
+        )
     else:
-        rows = list(qs)
+        listed = list(cases.values_list(*fields, "created_at"))
+        ids, titles, texts, lat, lon, area, category, lookup, created = (
+            zip(*listed, strict=True) if listed else ((),) * 9
+        )
+        seconds = tuple(t.timestamp() for t in created)
     return {
-        "ids": np.array([r[0] for r in rows], dtype=np.int64),
-        "titles": [r[1] for r in rows],
-        "texts": [r[2] for r in rows],
-        "times": np.array([r[3].timestamp() for r in rows], dtype=np.float64),
-        "lat": np.array([np.nan if r[4] is None else r[4] for r in rows], dtype=np.float64),
-        "lon": np.array([np.nan if r[5] is None else r[5] for r in rows], dtype=np.float64),
-        "area": [r[6] for r in rows],
-        "category": [r[7] or r[8] for r in rows],
-        "reporter": [r[9] or f"case:{r[0]}" for r in rows],
+        "ids": np.array(ids, dtype=np.int64),
+        "titles": list(titles),
+        "texts": list(texts),
+        "times": np.array(seconds, dtype=np.float64),
+        # NULL as NaN
+        "lat": np.array(lat, dtype=np.float64),
+        "lon": np.array(lon, dtype=np.float64),
+        "area": list(area),
+        "category": list(category),
+        "reporter": [who or f"case:{pk}" for who, pk in zip(lookup, ids, strict=True)],
     }
 
 
@@ -670,9 +682,14 @@ def detect_hotspots(
             columns["lat"] * KM_PER_DEGREE,
         ]
     )
-    streets = np.array([maps.street.get(a) or 0 if a else 0 for a in columns["area"]])
-    tops = np.array([maps.top.get(c) or 0 if c else 0 for c in columns["category"]])
-    groups = streets.astype(np.int64) * 100_000 + tops.astype(np.int64)
+    # looked up once per distinct area and category, then mapped over the cases in C
+    areas, categories = columns["area"], columns["category"]
+    street = {a: (maps.street.get(a) or 0 if a else 0) for a in set(areas)}
+    top = {c: (maps.top.get(c) or 0 if c else 0) for c in set(categories)}
+    place = {a: (names.get(a, "") if a else "") for a in street}
+    streets = np.fromiter(map(street.__getitem__, areas), dtype=np.int64, count=n)
+    tops = np.fromiter(map(top.__getitem__, categories), dtype=np.int64, count=n)
+    groups = streets * 100_000 + tops
     features = hs.text_features([columns["titles"], columns["texts"]])
     return hs.detect(
         features,
@@ -680,7 +697,7 @@ def detect_hotspots(
         xy_km=xy,
         groups=groups,
         reporters=columns["reporter"],
-        places=[names.get(a, "") if a else "" for a in columns["area"]],
+        places=list(map(place.__getitem__, areas)),
         now=now.timestamp(),
         params=params,
     )
