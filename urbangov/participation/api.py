@@ -250,7 +250,9 @@ class MilestoneIn(Schema):
     due_on: date
 
 
-class RatingIn(Schema):
+# Not ``RatingIn``: the OpenAPI components are named by class, and the case tracking API's
+# ``RatingIn`` (a resident's rating of a resolution) would take this one's place there.
+class TopicRatingIn(Schema):
     model_config = STRICT
     score: int
     comment: str = ""
@@ -783,12 +785,15 @@ def moderate_statement(
 
 @router.post(
     "/participation/assisted",
-    response={201: Created, **_with(400, 401, 403, 409, 422)},
+    response={201: Created, **_with(400, 401, 403, 404, 409, 422)},
     auth=STAFF_AUTH,
 )
 def assisted_person(request: HttpRequest, payload: AssistedIn) -> Reply[Any]:
-    """Register someone whose views staff record, with the consent they gave."""
+    """Register someone whose views staff record, with the consent they gave: counter staff,
+    as on the counter page (not every staff role: auditors watch, they do not take part)."""
     user = staff_user(request)
+    if not permissions.can_verify_residents(user):
+        raise Http404
     person = _run(
         lambda: actions.register_assisted_person(
             actor=user, name=payload.name, phone=payload.phone, consent_text=payload.consent_text
@@ -1003,7 +1008,7 @@ def milestone(request: HttpRequest, result_id: int, payload: MilestoneIn) -> Rep
     response={201: Done, **_with(400, 401, 403, 404, 409, 422)},
     auth=STAFF_AUTH,
 )
-def rate(request: HttpRequest, topic_id: int, payload: RatingIn) -> Reply[Any]:
+def rate(request: HttpRequest, topic_id: int, payload: TopicRatingIn) -> Reply[Any]:
     topic = queries.get_topic(topic_id)
     _run(
         lambda: actions.rate_outcome(
