@@ -260,6 +260,22 @@ def test_supervisor_escalates_with_a_new_deadline_on_the_timeline(city: City) ->
     assert case.tracking_code in page and "Escalated by a supervisor" in page
 
 
+def test_an_escalation_notice_shows_the_note_redacted(city: City) -> None:
+    """A notice is read without a stated purpose: personal data in the supervisor's note is
+    masked there, as on the timeline for such a reader."""
+    case = _dispatched(city)
+    due = timezone.localtime(timezone.now() + timedelta(days=1)).replace(second=0, microsecond=0)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        as_user(city, "supervisor").post(
+            reverse("supervision:escalate", args=[case.pk]),
+            {"due": due.strftime("%Y-%m-%dT%H:%M"), "note": "请回电居民13812345678，今天办结"},
+        )
+    (notice,) = Notification.objects.filter(kind=NoticeKind.ESCALATED)
+    assert "13812345678" not in str(notice.data) and "今天办结" in notice.data["note"]
+    page = as_user(city, "handler").get(reverse("supervision:notifications")).content.decode()
+    assert "13812345678" not in page and "5678" in page  # masked, still recognisable
+
+
 def test_escalation_over_the_api(city: City) -> None:
     case = _dispatched(city)
     key = ApiToken.new_key()

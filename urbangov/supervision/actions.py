@@ -29,6 +29,7 @@ from urbangov.cases.actions import Submission, dispatch_case, submit_case
 from urbangov.cases.models import IN_HANDS, Case, CaseEvent, Channel, Feedback
 from urbangov.org.models import Area, Category, Level, Membership, Role, Unit
 from urbangov.privacy.actions import Actor, actor_user, record
+from urbangov.privacy.purpose import redact
 from urbangov.supervision import evaluation
 from urbangov.supervision.models import (
     Alert,
@@ -487,7 +488,9 @@ def notify_escalated(case: Case) -> int:
                 case_id=case.pk,
                 kind=NoticeKind.ESCALATED,
                 key=f"escalated:{event.pk}",
-                data={"due": event.data.get("resolve_due"), "note": event.note[:500]},
+                # A notice is read without a stated purpose: the note as the timeline shows it
+                # to such a reader, redacted.
+                data={"due": event.data.get("resolve_due"), "note": redact(event.note)[:500]},
             )
             for user in _handlers([case.unit_id]).get(case.unit_id, [])
         ]
@@ -589,7 +592,7 @@ def create_task(
                         case_id=case.pk,
                         kind=NoticeKind.TASK,
                         key=f"task:{task.pk}",
-                        data={"origin": origin[:200]},
+                        data={"origin": redact(origin)[:200]},
                     )
                     for user in handlers
                 ]
