@@ -407,6 +407,19 @@ def test_hotspot_refresh_and_a_proactive_task_from_it(city: City) -> None:
     hotspot = Hotspot.objects.get(run=summary.run, rank=1)
     assert set(hotspot.members) == {c.pk for c in cases}
     assert hotspot.place.endswith("东区一社区")
+    # the run is a decision in the algorithms' log, with the cases it read as a digest
+    from urbangov.algorithms.models import Decision, Mode
+
+    (decision,) = Decision.objects.about(summary.run).all()
+    assert decision.algorithm.code == "hotspots" and decision.mode == Mode.SUGGESTION
+    assert decision.output["hotspots"][0] == {
+        "id": hotspot.pk,
+        "rank": 1,
+        "size": hotspot.size,
+        "heat": round(hotspot.heat, 4),
+    }
+    assert decision.inputs["cases"] == summary.run.cases and len(decision.inputs_digest) == 64
+    assert texts[0] not in str(decision.inputs) + str(decision.output)
     # the periodic job claims its turn: a second run within the hour does nothing
     assert sup_actions.refresh_hotspots().run is None
 

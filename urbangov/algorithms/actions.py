@@ -332,6 +332,28 @@ def register_version(
     return row
 
 
+def ensure_version(
+    *, actor: Actor, algorithm: Algorithm, version: str, artefact_format: str, notes: str = ""
+) -> AlgorithmVersion:
+    """The version ``version`` of ``algorithm``, registering it the first time (for methods
+    that are code and rules, with no trained artefact: their version is the method's)."""
+    found = AlgorithmVersion.objects.filter(algorithm=algorithm, version=version).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return register_version(
+                actor=actor,
+                algorithm=algorithm,
+                version=version,
+                artefact_format=artefact_format,
+                notes=notes,
+            )
+    except ValidationError:
+        # Another process registered it at the same moment.
+        return AlgorithmVersion.objects.get(algorithm=algorithm, version=version)
+
+
 def artefact_bytes(version: AlgorithmVersion) -> bytes:
     """The version's artefact, checked against the hash registered with it."""
     found = Artefact.objects.filter(version=version).values_list("data", flat=True).first()

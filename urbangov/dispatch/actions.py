@@ -64,22 +64,13 @@ def dispatch_algorithm(*, actor: Actor = None) -> Algorithm:
 def rules_version(*, actor: Actor = None) -> AlgorithmVersion:
     """Version 0: the routing table and the rules alone, with no trained model (what runs
     before a model is trained; it never dispatches by itself)."""
-    algorithm = dispatch_algorithm(actor=actor)
-    found = AlgorithmVersion.objects.filter(algorithm=algorithm, version=RULES_VERSION).first()
-    if found is not None:
-        return found
-    try:
-        with transaction.atomic():
-            return register.register_version(
-                actor=actor,
-                algorithm=algorithm,
-                version=RULES_VERSION,
-                artefact_format="rules",
-                notes="Routing table, emergency words and duplicate search; no trained model.",
-            )
-    except ValidationError:
-        # Another process registered it at the same moment.
-        return AlgorithmVersion.objects.get(algorithm=algorithm, version=RULES_VERSION)
+    return register.ensure_version(
+        actor=actor,
+        algorithm=dispatch_algorithm(actor=actor),
+        version=RULES_VERSION,
+        artefact_format="rules",
+        notes="Routing table, emergency words and duplicate search; no trained model.",
+    )
 
 
 # --- acting on an assessment -----------------------------------------------------------------

@@ -4,6 +4,7 @@ through state fields, so two workers are safe."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections import defaultdict
@@ -864,4 +865,77 @@ def refresh_hotspots(
             obj=run,
             data={"cases": run.cases, "hotspots": len(objs), "days": days},
         )
+        _record_hotspot_decision(actor, run, objs, last_week, ids)
     return HotspotSummary(run, len(objs), run.alerts.count())
+
+
+HOTSPOT_ALGORITHM = "hotspots"
+# The method's version: urbangov.analytics.hotspots as it stands (rules and code, no model).
+HOTSPOT_VERSION = "1"
+# Hot-spots named in a run's decision (the run keeps them all).
+DECISION_TOP = 20
+
+
+def hotspot_algorithm(*, actor: Actor = None) -> Any:
+    from urbangov.algorithms import actions as register
+
+    return register.ensure_algorithm(
+        actor=actor,
+        code=HOTSPOT_ALGORITHM,
+        name=_("Hot-spots and early warning"),
+        purpose=_(
+            "Groups cases about the same problem (close in text, place and time), ranks the "
+            "groups by heat, and raises an alert where a category's weekly volume in a street "
+            "leaves its expected band. It suggests; supervisors decide what to act on."
+        ),
+    )
+
+
+def _record_hotspot_decision(
+    actor: Actor, run: HotspotRun, hotspots: list[Hotspot], week: date, ids: Any
+) -> None:
+    """One run's output as a decision in the algorithms' log (every algorithmic output is
+    one): the cases read (their digest), the hot-spots ranked first and the alerts raised."""
+    from urbangov.algorithms import actions as register
+    from urbangov.algorithms.models import Mode
+
+    version = register.ensure_version(
+        actor=actor,
+        algorithm=hotspot_algorithm(actor=actor),
+        version=HOTSPOT_VERSION,
+        artefact_format="rules",
+        notes="urbangov.analytics.hotspots: text, place and time linking; seasonal bands.",
+    )
+    alerts = list(run.alerts.order_by("id").values_list("id", "street_id", "category_id"))
+    register.record_decision(
+        actor=actor,
+        version=version,
+        subject=run,
+        inputs={
+            "cases": hashlib.sha256(np.asarray(ids, dtype=np.int64).tobytes()).hexdigest(),
+            "period": [run.period_start.isoformat(), run.period_end.isoformat()],
+            "params": run.params,
+        },
+        inputs_summary={"cases": run.cases, **run.params},
+        output={
+            "hotspots": [
+                {"id": h.pk, "rank": h.rank, "size": h.size, "heat": round(h.heat, 4)}
+                for h in hotspots[:DECISION_TOP]
+            ],
+            "alerts": [a[0] for a in alerts],
+        },
+        reasons=[
+            {"code": "hotspots", "count": len(hotspots), "cases": run.cases},
+            {
+                "code": "alerts",
+                "week": week.isoformat(),
+                "series": [[street, category] for _id, street, category in alerts],
+            },
+        ],
+        explanation=_(
+            "%(h)s hot-spots among %(n)s cases of the period, %(a)s alerts for the week of "
+            "%(week)s; a supervisor decides which to act on."
+        )
+        % {"h": len(hotspots), "n": run.cases, "a": len(alerts), "week": week.isoformat()},
+        mode=Mode.SUGGESTION,
+    )
