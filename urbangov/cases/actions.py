@@ -311,9 +311,9 @@ def submit_case(*, actor: Actor, submission: Submission) -> SubmitResult:
                     "anonymous": case.anonymous,
                 },
             )
+            signals.case_written.send(sender=Case, case=case)
             # No task is queued here: the case's status is the queue. The worker's periodic
-            # triage claims submitted cases in batches, which keeps intake one transaction of
-            # three INSERTs.
+            # triage claims submitted cases in batches, which keeps intake one transaction.
             transaction.on_commit(lambda: signals.case_submitted.send(sender=Case, case=case))
     except IntegrityError:
         # The key is taken (a retry, or two racing): the first request's case is the answer.
@@ -467,6 +467,7 @@ def _apply(
         at=now,
     )
     record(actor=actor, action=f"case.{name}", obj=locked, data=payload, label=label)
+    signals.case_written.send(sender=Case, case=locked)
     transaction.on_commit(
         lambda: signals.case_transitioned.send(sender=Case, case=locked, name=name)
     )

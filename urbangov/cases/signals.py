@@ -8,3 +8,8 @@ case_submitted = Signal()
 # Sent on commit after every transition of a case (its action committed); kwargs: case (the
 # row as the transition left it) and name (the transition's name in the table).
 case_transitioned = Signal()
+
+# Sent inside the transaction of every new case and every transition, before it commits;
+# kwargs: case. For bookkeeping that must commit with the change or not at all (the
+# evaluation's queue of changed cases); a receiver that raises undoes the change.
+case_written = Signal()

@@ -13,24 +13,23 @@ class SupervisionConfig(AppConfig):
         from urbangov.cases import signals
         from urbangov.cases.models import Case
 
-        signals.case_submitted.connect(
-            _submitted, sender=Case, dispatch_uid="supervision.case_submitted"
-        )
+        # The evaluation's queue of changed cases is written with the change itself (one
+        # transaction, not a second one after the commit).
+        signals.case_written.connect(_written, sender=Case, dispatch_uid="supervision.case_written")
         signals.case_transitioned.connect(
             _transitioned, sender=Case, dispatch_uid="supervision.case_transitioned"
         )
         from urbangov.supervision import checks  # noqa: F401  (registers the system check)
 
 
-def _submitted(sender: Any, case: Any, **kwargs: Any) -> None:
+def _written(sender: Any, case: Any, **kwargs: Any) -> None:
     from urbangov.supervision.actions import mark_dirty
 
     mark_dirty([case.pk])
 
 
 def _transitioned(sender: Any, case: Any, name: str, **kwargs: Any) -> None:
-    from urbangov.supervision.actions import mark_dirty, notify_escalated
+    from urbangov.supervision.actions import notify_escalated
 
-    mark_dirty([case.pk])
     if name == "escalate":
         notify_escalated(case)

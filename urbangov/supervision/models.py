@@ -12,8 +12,8 @@ How the numbers stay fast and right (details in ``docs/supervision.md``):
 - :class:`Rollup` sums items per day and per month, by unit and street. Pages read rollups,
   never scan cases.
 - Both are rebuilt for the cases that changed by :func:`urbangov.supervision.actions.fold`,
-  a periodic idempotent job: it claims the cases named in :class:`DirtyCase` (filled from the
-  cases app's ``case_transitioned`` signal), every case stored since its watermark (imports
+  a periodic idempotent job: it claims the cases named in :class:`DirtyCase` (filled in the
+  transaction of each change by the cases app's ``case_written`` signal), every case stored since its watermark (imports
   and bulk loads send no signal), and every case whose pending deadline has passed
   (:class:`PendingDeadline`), then recomputes the rollups of the days those cases touch.
 """
