@@ -377,7 +377,11 @@ def schema_value(schema: dict[str, Any], components: dict[str, Any], name: str =
         return schema_value(components[schema["$ref"].rsplit("/", 1)[-1]], components, name)
     for key in ("anyOf", "oneOf", "allOf"):
         if key in schema:
-            options = [s for s in schema[key] if s.get("type") != "null"]
+            if any(s.get("type") == "null" for s in schema[key]):
+                # An optional field (a reply's parent, a proposal): left out. A made-up id
+                # would name whatever row has it, which depends on what ran before.
+                return None
+            options = schema[key]
             return schema_value(options[0], components, name) if options else None
     if "enum" in schema:
         return schema["enum"][0]
@@ -966,6 +970,7 @@ HALL_ALLOWED: tuple[Allowed, ...] = (
             "/participation/topics/{T}/manage/*",
             "/participation/meetings/{M}/do/cancel/",
             "/api/v1/participation/topics/{T}/statements",
+            "/api/v1/participation/topics/{T}/results",
             "/api/v1/participation/proposals/{P}/hide",
             "/api/v1/participation/comments/{C}/moderate",
             "/api/v1/participation/statements/{S}/moderate",
