@@ -109,14 +109,8 @@ ORGANISERS = frozenset({"operator", "handler", "handler_d1", "outsider", "superv
 # Every state change the walk may see, with the reason it is allowed; a change not listed here
 # fails the test. The D1 case (A) has been resolved by the D1 office; the D2 case (B) is
 # dispatched to the D2 office and waits there to be accepted.
-ALLOWED: tuple[Allowed, ...] = (
-    Allowed(EVERYONE, "POST", "/cases/new/", "anyone may submit a request"),
-    Allowed(EVERYONE, "POST", "/api/v1/cases", "anyone may submit a request"),
-    Allowed(EVERYONE, "POST", "/cases/track/{A}/rate/", "the tracking code is the resident's key"),
-    Allowed(
-        EVERYONE, "POST", "/api/v1/track/{A}/rating", "the tracking code is the resident's key"
-    ),
-    Allowed(INTAKE, "POST", "/cases/intake/", "staff enter requests for callers and visitors"),
+# Writes of the deliberation hall's staff that both walks meet.
+HALL_STAFF: tuple[Allowed, ...] = (
     *(
         Allowed(COUNTER, "POST", url, "counter staff record residents who take part through them")
         for url in ("/participation/counter/", "/api/v1/participation/assisted")
@@ -128,6 +122,17 @@ ALLOWED: tuple[Allowed, ...] = (
         "staff organise deliberation for their own unit",
         check=lambda persona, changes, w: _own_unit(persona, changes, w, "participation_topic"),
     ),
+)
+
+ALLOWED: tuple[Allowed, ...] = (
+    Allowed(EVERYONE, "POST", "/cases/new/", "anyone may submit a request"),
+    Allowed(EVERYONE, "POST", "/api/v1/cases", "anyone may submit a request"),
+    Allowed(EVERYONE, "POST", "/cases/track/{A}/rate/", "the tracking code is the resident's key"),
+    Allowed(
+        EVERYONE, "POST", "/api/v1/track/{A}/rating", "the tracking code is the resident's key"
+    ),
+    Allowed(INTAKE, "POST", "/cases/intake/", "staff enter requests for callers and visitors"),
+    *HALL_STAFF,
     # A resolved: whoever oversees it (the dispatch centre's operators and supervisors) closes.
     *(
         Allowed(
@@ -952,17 +957,7 @@ HALL_ALLOWED: tuple[Allowed, ...] = (
         "/api/v1/participation/topics/{T}/comments",
         "staff answer in the hall, under their unit's name",
     ),
-    *(
-        Allowed(COUNTER, "POST", url, "counter staff record residents who take part through them")
-        for url in ("/participation/counter/", "/api/v1/participation/assisted")
-    ),
-    Allowed(
-        ORGANISERS | ADMINS,
-        "POST",
-        "/participation/topics/new/",
-        "staff organise deliberation for their own unit",
-        check=lambda persona, changes, w: _own_unit(persona, changes, w, "participation_topic"),
-    ),
+    *HALL_STAFF,
     # The topic's organisers run it: phases, results, seed statements, moderation, meetings.
     *(
         Allowed(ORGANISE_T, "POST", url, "the topic's organisers manage it")
