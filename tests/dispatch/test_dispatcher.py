@@ -249,14 +249,58 @@ def test_inline_dispatch_in_the_request(
 ) -> None:
     from urbangov.cases import signals
 
-    signals.case_submitted.connect(actions.on_submitted, dispatch_uid="test.inline")
+    signals.case_written.connect(actions.on_written, dispatch_uid="test.inline")
+    committed: list[str] = []
+    signals.case_submitted.connect(
+        lambda sender, case, **kw: committed.append(
+            Case.objects.values_list("status", flat=True).get(pk=case.pk)
+        ),
+        dispatch_uid="test.inline.committed",
+        weak=False,
+    )
     try:
         case = submit(city, "楼下水管漏水，水流了一地")
     finally:
-        signals.case_submitted.disconnect(dispatch_uid="test.inline")
+        signals.case_written.disconnect(dispatch_uid="test.inline")
+        signals.case_submitted.disconnect(dispatch_uid="test.inline.committed")
+    # Dispatched in the intake's own transaction: already so when the intake committed.
+    assert committed == [Status.DISPATCHED]
     case.refresh_from_db()
     assert case.status == Status.DISPATCHED
     assert decision_about(case).mode == Mode.AUTOMATIC
+
+
+def test_inline_database_error_undoes_the_dispatch_alone(
+    city: City, model_in_service: AlgorithmVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database error in the middle of the dispatch (after its decision is written) rolls
+    back to the dispatch's savepoint: the intake commits, the case waits for the worker."""
+    from django.db import connection
+
+    from urbangov.cases import signals
+
+    real = actions.cases.dispatch_case
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table_here")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(actions.cases, "dispatch_case", failing)
+    signals.case_written.connect(actions.on_written, dispatch_uid="test.inline")
+    try:
+        case = submit(city, "楼下水管漏水，水流了一地")
+    finally:
+        signals.case_written.disconnect(dispatch_uid="test.inline")
+    case.refresh_from_db()
+    assert case.status == Status.SUBMITTED
+    assert case.events.filter(kind="submit").count() == 1
+    assert not Decision.objects.about(case).exists()
+    # The worker decides it afterwards.
+    monkeypatch.setattr(actions.cases, "dispatch_case", real)
+    assert actions.dispatch_submitted() == 1
+    case.refresh_from_db()
+    assert case.status == Status.DISPATCHED
 
 
 def test_inline_failure_leaves_the_case_for_the_worker(

@@ -491,24 +491,27 @@ def record_decision(
     if confidence is not None and not 0.0 <= confidence <= 1.0:
         raise ValidationError(_("A confidence lies between 0 and 1."))
     subject_type, subject_id = subject_key(subject)
-    with transaction.atomic():
-        decision = Decision(
-            algorithm=version.algorithm,
-            version=version,
-            kind=Kind.ALGORITHM,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            inputs_digest=digest(inputs),
-            inputs=dict(inputs_summary or {}),
-            output=dict(output),
-            alternatives=[dict(a) for a in alternatives],
-            confidence=confidence,
-            explanation=explanation,
-            reasons=[dict(r) for r in reasons],
-            mode=mode,
-            actor=actor_user(actor),
-            actor_label=f"{version.algorithm.code} {version.version}",
-        )
+    decision = Decision(
+        algorithm=version.algorithm,
+        version=version,
+        kind=Kind.ALGORITHM,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        inputs_digest=digest(inputs),
+        inputs=dict(inputs_summary or {}),
+        output=dict(output),
+        alternatives=[dict(a) for a in alternatives],
+        confidence=confidence,
+        explanation=explanation,
+        reasons=[dict(r) for r in reasons],
+        mode=mode,
+        actor=actor_user(actor),
+        actor_label=f"{version.algorithm.code} {version.version}",
+    )
+    # The decision and its audit event commit together: in the caller's transaction where
+    # there is one (no savepoint of its own: everything that can be refused was checked
+    # above, and a database error must undo the caller's change too), else in their own.
+    with transaction.atomic(savepoint=False):
         _insert(decision)
         _decision_audit(actor, decision)
     return decision

@@ -311,7 +311,7 @@ def submit_case(*, actor: Actor, submission: Submission) -> SubmitResult:
                     "anonymous": case.anonymous,
                 },
             )
-            signals.case_written.send(sender=Case, case=case)
+            signals.case_written.send(sender=Case, case=case, created=True)
             # No task is queued here: the case's status is the queue. The worker's periodic
             # triage claims submitted cases in batches, which keeps intake one transaction.
             transaction.on_commit(lambda: signals.case_submitted.send(sender=Case, case=case))
@@ -467,7 +467,7 @@ def _apply(
         at=now,
     )
     record(actor=actor, action=f"case.{name}", obj=locked, data=payload, label=label)
-    signals.case_written.send(sender=Case, case=locked)
+    signals.case_written.send(sender=Case, case=locked, created=False)
     transaction.on_commit(
         lambda: signals.case_transitioned.send(sender=Case, case=locked, name=name)
     )

@@ -10,6 +10,7 @@ case_submitted = Signal()
 case_transitioned = Signal()
 
 # Sent inside the transaction of every new case and every transition, before it commits;
-# kwargs: case. For bookkeeping that must commit with the change or not at all (the
-# evaluation's queue of changed cases); a receiver that raises undoes the change.
+# kwargs: case, and created (True for a new case, its rows written). For work that must
+# commit with the change or not at all (the evaluation's queue of changed cases, inline
+# dispatch of a new case); a receiver that raises undoes the change.
 case_written = Signal()

@@ -3,8 +3,8 @@
 - :func:`dispatch_submitted`, the worker's periodic job: newly submitted cases are assessed
   in batches; each gets a :class:`~urbangov.algorithms.models.Decision`, and is dispatched by
   the dispatcher itself above its category's threshold, or queued for an operator with the
-  suggestions. :func:`dispatch_now` does the same for one case inside the request (the
-  ``URBANGOV_DISPATCH_INLINE`` setting).
+  suggestions. :func:`dispatch_now` does the same for one case inside the transaction of the
+  request that submits it (the ``URBANGOV_DISPATCH_INLINE`` setting).
 - :func:`accept_suggestion` and :func:`correct_dispatch`, the operator's answers (one click,
   or another unit with a required reason); both are decisions in the log.
 - The routing table's changes from the admin, and registering, activating and rolling back
@@ -106,32 +106,36 @@ def apply(assessment: Assessment) -> Decision:
     """Log the decision and act on it, in one transaction: dispatch the case (automatic
     mode) or queue it for an operator. TransitionError when the case has moved meanwhile
     (another worker took it); then nothing is written."""
+    with transaction.atomic():
+        return _act(assessment)
+
+
+def _act(assessment: Assessment) -> Decision:
+    """:func:`apply`'s work, inside a transaction or savepoint the caller opened."""
     case = assessment.case
     best = assessment.best
     urgency = Urgency.EMERGENCY if assessment.emergency else None
-    with transaction.atomic():
-        decision = _record(assessment)
-        via = {
-            "decision": decision.pk,
-            "algorithm": decision.algorithm.code,
-            "version": decision.version.version if decision.version else None,
-        }
-        if assessment.mode == Mode.AUTOMATIC and best is not None and best.route.unit:
-            # The rows as the routing table read them (it is at most its cache's age, as old
-            # as the route itself); read here only if the table was rebuilt meanwhile.
-            table = routing.current()
-            unit_id, category_id = best.route.unit.id, best.category.id
-            cases.dispatch_case(
-                case,
-                actor=None,
-                unit=table.unit_rows.get(unit_id) or Unit.objects.get(pk=unit_id),
-                category=table.category_rows.get(category_id)
-                or Category.objects.get(pk=category_id),
-                urgency=urgency,
-                via=via,
-            )
-        else:
-            cases.triage_case(case, actor=None, urgency=urgency, data=via)
+    decision = _record(assessment)
+    via = {
+        "decision": decision.pk,
+        "algorithm": decision.algorithm.code,
+        "version": decision.version.version if decision.version else None,
+    }
+    if assessment.mode == Mode.AUTOMATIC and best is not None and best.route.unit:
+        # The rows as the routing table read them (it is at most its cache's age, as old
+        # as the route itself); read here only if the table was rebuilt meanwhile.
+        table = routing.current()
+        unit_id, category_id = best.route.unit.id, best.category.id
+        cases.dispatch_case(
+            case,
+            actor=None,
+            unit=table.unit_rows.get(unit_id) or Unit.objects.get(pk=unit_id),
+            category=table.category_rows.get(category_id) or Category.objects.get(pk=category_id),
+            urgency=urgency,
+            via=via,
+        )
+    else:
+        cases.triage_case(case, actor=None, urgency=urgency, data=via)
     return decision
 
 
@@ -178,14 +182,17 @@ def dispatch_submitted(limit: int = 500) -> int:
 
 
 def dispatch_now(case: Case) -> Decision | None:
-    """Dispatch one case at once (in the request that submitted it). Never raises: on any
-    failure the case stays submitted and the worker's job decides it."""
+    """Dispatch one new case at once, in the transaction that stores it (the request that
+    submitted it), so that the intake and its dispatch commit together. Never raises: the
+    work runs in a savepoint, and on any failure only the dispatch is undone; the case stays
+    submitted and the worker's job decides it. Called outside a transaction, it opens one."""
     try:
-        # Fresh from intake; should another worker have taken it meanwhile, the transition
-        # (which locks the row and checks its status) refuses and nothing is written.
+        # Fresh from intake; should another worker have taken it meanwhile (a call after
+        # the intake committed), the transition locks the row, checks its status and refuses.
         if case.status != Status.SUBMITTED:
             return None
-        return apply(assess([case])[0])
+        with transaction.atomic():
+            return _act(assess([case])[0])
     except TransitionError:
         return None
     except Exception:
@@ -193,9 +200,11 @@ def dispatch_now(case: Case) -> Decision | None:
         return None
 
 
-def on_submitted(sender: Any, case: Case, **kwargs: Any) -> None:
-    """Receiver of ``case_submitted`` when inline dispatch is on."""
-    dispatch_now(case)
+def on_written(sender: Any, case: Case, created: bool = False, **kwargs: Any) -> None:
+    """Receiver of ``case_written`` when inline dispatch is on: a new case is dispatched
+    inside its intake transaction."""
+    if created:
+        dispatch_now(case)
 
 
 # --- the operator's answers ------------------------------------------------------------------

@@ -13,7 +13,7 @@ class DispatchConfig(AppConfig):
         from urbangov.algorithms import explain as tellers
         from urbangov.algorithms.signals import appeal_decided
         from urbangov.cases.models import Case
-        from urbangov.cases.signals import case_submitted, case_transitioned
+        from urbangov.cases.signals import case_transitioned, case_written
         from urbangov.dispatch import actions, classifier, explain, routing
 
         routing.connect_signals()
@@ -25,6 +25,6 @@ class DispatchConfig(AppConfig):
         appeal_decided.connect(actions.on_appeal_decided, dispatch_uid="dispatch.appeal_decided")
         tellers.register(classifier.ALGORITHM, public=explain.public, staff=explain.staff)
         if settings.URBANGOV.get("DISPATCH_INLINE"):
-            # Instant routing, in the request that submitted the case (after its commit);
+            # Instant routing, in the request and the transaction that store the case;
             # otherwise the worker's job decides new cases every few seconds.
-            case_submitted.connect(actions.on_submitted, dispatch_uid="dispatch.inline")
+            case_written.connect(actions.on_written, sender=Case, dispatch_uid="dispatch.inline")

@@ -199,8 +199,12 @@ class Category(models.Model):
     def deadlines(self, urgency: str | None = None) -> tuple[timedelta, timedelta]:
         """(time to resolve, time to respond) for a case of this category."""
         level = urgency or self.urgency
+        own = urgency is None or urgency == self.urgency
+        if own and self.resolve_hours and self.response_hours:
+            # The category's own clocks: the city-wide policy is not read.
+            return timedelta(hours=self.resolve_hours), timedelta(hours=self.response_hours)
         resolve, respond = SlaPolicy.hours_for(level)
-        if urgency is None or urgency == self.urgency:
+        if own:
             resolve = self.resolve_hours or resolve
             respond = self.response_hours or respond
         return timedelta(hours=resolve), timedelta(hours=respond)
