@@ -65,6 +65,15 @@ def test_sla_defaults_and_city_overrides(city: City) -> None:
     assert city.noise.deadlines()[0] == timedelta(hours=48)
     # A case raised to emergency takes the emergency class, not the category's override.
     assert city.noise.deadlines(Urgency.EMERGENCY)[0] == timedelta(hours=2)
+    # Only the resolve clock is the category's: the response clock is the policy's (24 h).
+    assert city.noise.deadlines()[1] == timedelta(hours=24)
+    SlaPolicy.objects.filter(urgency=Urgency.ORDINARY).update(response_hours=12)
+    assert city.noise.deadlines() == (timedelta(hours=48), timedelta(hours=12))
+    # Both clocks its own: the policy does not enter (changing it changes nothing).
+    city.noise.response_hours = 6
+    assert city.noise.deadlines() == (timedelta(hours=48), timedelta(hours=6))
+    assert city.noise.deadlines(Urgency.ORDINARY) == (timedelta(hours=48), timedelta(hours=6))
+    assert city.noise.deadlines(Urgency.EMERGENCY) == (timedelta(hours=2), timedelta(hours=1))
 
 
 def test_categories_have_two_levels(city: City) -> None:
