@@ -453,6 +453,17 @@ def _insert(decision: Decision) -> None:
     db.insert(decision)
 
 
+def _write(actor: Actor, decision: Decision) -> Decision:
+    """Insert ``decision`` and its audit event, which commit together: in the caller's
+    transaction where there is one — no savepoint of their own, as everything that can be
+    refused is checked before, and a database error must undo the caller's change too —
+    else in a transaction of their own."""
+    with transaction.atomic(savepoint=False):
+        _insert(decision)
+        _decision_audit(actor, decision)
+    return decision
+
+
 def _decision_audit(actor: Actor, decision: Decision) -> None:
     record(
         actor=actor,
@@ -508,13 +519,7 @@ def record_decision(
         actor=actor_user(actor),
         actor_label=f"{version.algorithm.code} {version.version}",
     )
-    # The decision and its audit event commit together: in the caller's transaction where
-    # there is one (no savepoint of its own: everything that can be refused was checked
-    # above, and a database error must undo the caller's change too), else in their own.
-    with transaction.atomic(savepoint=False):
-        _insert(decision)
-        _decision_audit(actor, decision)
-    return decision
+    return _write(actor, decision)
 
 
 def _matches(chosen: Mapping[str, Any], offered: Mapping[str, Any]) -> bool:
@@ -568,23 +573,20 @@ def record_human_decision(
     found = verdict or verdict_for(decided, output)
     if found not in Verdict.values:
         raise ValidationError(_("Unknown verdict %(v)r.") % {"v": found})
-    with transaction.atomic():
-        decision = Decision(
-            algorithm=decided.algorithm,
-            version=None,
-            kind=Kind.HUMAN,
-            subject_type=decided.subject_type,
-            subject_id=decided.subject_id,
-            refers_to=decided,
-            output=dict(output),
-            verdict=found,
-            reason=reason,
-            actor=user,
-            actor_label=actor_label(actor),
-        )
-        _insert(decision)
-        _decision_audit(actor, decision)
-    return decision
+    decision = Decision(
+        algorithm=decided.algorithm,
+        version=None,
+        kind=Kind.HUMAN,
+        subject_type=decided.subject_type,
+        subject_id=decided.subject_id,
+        refers_to=decided,
+        output=dict(output),
+        verdict=found,
+        reason=reason,
+        actor=user,
+        actor_label=actor_label(actor),
+    )
+    return _write(actor, decision)
 
 
 def record_outcome(
@@ -595,24 +597,21 @@ def record_outcome(
     decided = latest_algorithm_decision(subject, list(output))
     if decided is None:
         return None
-    with transaction.atomic():
-        decision = Decision(
-            algorithm=decided.algorithm,
-            version=None,
-            kind=Kind.OUTCOME,
-            subject_type=decided.subject_type,
-            subject_id=decided.subject_id,
-            refers_to=decided,
-            output=dict(output),
-            verdict=Verdict.ACCEPTED if _matches(output, decided.output) else Verdict.CORRECTED,
-            reason=note[:REASON_MAX],
-            actor=actor_user(actor),
-            actor_label=actor_label(actor),
-            created_at=timezone.now(),
-        )
-        _insert(decision)
-        _decision_audit(actor, decision)
-    return decision
+    decision = Decision(
+        algorithm=decided.algorithm,
+        version=None,
+        kind=Kind.OUTCOME,
+        subject_type=decided.subject_type,
+        subject_id=decided.subject_id,
+        refers_to=decided,
+        output=dict(output),
+        verdict=Verdict.ACCEPTED if _matches(output, decided.output) else Verdict.CORRECTED,
+        reason=note[:REASON_MAX],
+        actor=actor_user(actor),
+        actor_label=actor_label(actor),
+        created_at=timezone.now(),
+    )
+    return _write(actor, decision)
 
 
 def record_rating(
@@ -653,9 +652,7 @@ def record_rating(
             actor_label=actor_label(actor, "resident"),
             created_at=timezone.now(),
         )
-        _insert(decision)
-        _decision_audit(actor, decision)
-    return decision
+        return _write(actor, decision)
 
 
 # --- appeals --------------------------------------------------------------------------------
