@@ -486,7 +486,7 @@ def test_cli_prints_the_contract_with_zero_based_rows(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--text", "title", "--csv", "/nonexistent/board.csv"], "cannot read"),
+        (["--text", "title", "--csv", "/nonexistent/board.csv"], "board.csv: no such file"),
         (["--text", "body"], "no column 'body'"),
         (["--text", "title", "--time", "when"], "no column 'when'"),
         (["--text", "title", "--time", "title"], "is not a time"),
@@ -506,13 +506,33 @@ def test_cli_bad_input_is_a_clear_error(tmp_path: Path, args: list[str], message
     assert message in str(raised.value)
 
 
+def test_cli_reads_a_gbk_export_as_it_reads_utf8(tmp_path: Path) -> None:
+    """The same board as Chinese Excel writes it (GBK, CRLF, tab-separated, Chinese column
+    names with a stray space): the same clusters, rows and heat."""
+    utf8, _err = _detect(
+        "--csv", str(_board(tmp_path)), "--text", "title", "--time", "at",
+        "--votes", "likes,dislikes",
+    )  # fmt: skip
+    lines = _board(tmp_path).read_text(encoding="utf-8").splitlines()
+    header = "编号\t 标题 \t点赞\t反对\t时间"
+    body = [line.replace(",", "\t") for line in lines[1:]]
+    path = tmp_path / "board-gbk.csv"
+    path.write_bytes(("\r\n".join([header, *body]) + "\r\n").encode("gbk"))
+    gbk, err = _detect(
+        "--csv", str(path), "--text", "标题", "--time", "时间", "--votes", "点赞,反对"
+    )
+    assert gbk == utf8 and gbk["clusters"]
+    assert "as gb18030" in err
+
+
 def test_cli_bad_file_exits_1_with_one_line(tmp_path: Path) -> None:
     import os
     import subprocess
     import sys
 
-    path = tmp_path / "latin1.csv"
-    path.write_bytes(b"title\n" + "caf\xe9 noise\n".encode("latin-1"))
+    path = tmp_path / "photo.csv"
+    # Not UTF-8, not GB18030, and bytes Windows-1252 leaves undefined (0x81, 0x8d).
+    path.write_bytes(b"title\n\x89PNG\x00\x81\x8d\xff\n")
     env = {**os.environ, "DEBUG": "1"}
     command = [sys.executable, "-m", "urbangov.cli", "hotspots", "detect"]
     done = subprocess.run(
@@ -524,4 +544,7 @@ def test_cli_bad_file_exits_1_with_one_line(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert done.stdout == ""
-    assert done.stderr.strip().splitlines()[-1] == f"CommandError: {path} is not UTF-8 text"
+    assert (
+        done.stderr.strip().splitlines()[-1]
+        == f"CommandError: {path}: not valid cp1252 text (line 2, byte 11)"
+    )

@@ -312,12 +312,40 @@ def test_a_bad_model_file_is_refused_and_nothing_changes(
     assert after.version.pk == loaded_before.version.pk
 
 
-def test_evaluate_refuses_a_file_that_is_not_utf8_and_impossible_folds(tmp_path: Path) -> None:
+def test_evaluate_reads_a_gbk_export_as_it_reads_utf8(tmp_path: Path) -> None:
+    """What Chinese Excel writes (GBK, CRLF, here with semicolons and Chinese column names)
+    gives the same evaluation as the same rows in UTF-8."""
+    rows = [{"标题": r["title"], "详情": r["detail"], "类别": r["label"]} for r in labelled_rows()]
+    test_rows = [
+        {"标题": r["title"], "详情": r["detail"], "类别": r["label"]}
+        for r in labelled_rows(n=10, seed=2)
+    ]
+    utf8 = write_csv(tmp_path / "train.csv", rows)
+    test = write_csv(tmp_path / "test.csv", test_rows)
+    gbk = tmp_path / "train-gbk.csv"
+    lines = [";".join(rows[0])] + [";".join(r.values()) for r in rows]
+    assert not any(";" in v for r in rows for v in r.values())
+    gbk.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
+    results = []
+    for train in (utf8, gbk):
+        done = run(
+            "evaluate", "--train", str(train), "--test", str(test),
+            "--text", "标题,详情", "--label", "类别",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert results[0]["n_train"] == results[1]["n_train"] == 120
+    assert results[0]["macro_f1"] == results[1]["macro_f1"]
+    assert results[0]["per_class"] == results[1]["per_class"]
+
+
+def test_evaluate_refuses_a_file_it_cannot_decode_and_impossible_folds(tmp_path: Path) -> None:
     good = write_csv(tmp_path / "train.csv", labelled_rows(n=5))
-    latin1 = tmp_path / "latin1.csv"
-    latin1.write_bytes("title,detail,label\ncafé,crème brûlée,food\n".encode("latin-1"))
+    binary = tmp_path / "photo.csv"
+    # Not UTF-8, not GB18030, and bytes Windows-1252 leaves undefined (0x81, 0x8d).
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x81\x8d\xff")
     cases = [
-        (["--train", str(latin1), "--cv", "2"], "not UTF-8 text"),
+        (["--train", str(binary), "--cv", "2"], "not valid cp1252 text (line 3, byte 9)"),
         (["--train", str(good), "--cv", "1"], "--cv needs at least 2 folds"),
         (["--train", str(good), "--cv", "500"], "distinct texts cannot make 500 folds"),
     ]

@@ -17,9 +17,7 @@ A mapping is a JSON document (see ``docs/import.md``); ``nyc311``, ``open311`` a
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import math
 import re
@@ -39,6 +37,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from urbangov.analytics import tabular
 from urbangov.cases.actions import (
     HistoricCase,
     HistoricEvent,
@@ -363,67 +362,30 @@ def _zone(name: str) -> tzinfo:
 
 
 def decode(data: bytes, encoding: str = "auto") -> tuple[str, str]:
-    """The file's text and the encoding it was read with.
-
-    ``auto``: a byte-order mark decides (UTF-8, UTF-16); otherwise UTF-8, then GB18030 (a
-    superset of GBK and GB2312, what Chinese Excel writes), then Windows-1252.
-    """
-
-    def named(codec: str) -> tuple[str, str]:
-        try:
-            return data.decode(codec), codec
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise ImportFileError(
-                _("The file is not valid %(codec)s (line %(line)d, byte %(byte)d).")
-                % {"codec": codec, "line": line, "byte": exc.start}
-            ) from None
-        except LookupError:
-            raise ImportFileError(_("Unknown encoding %(codec)r.") % {"codec": codec}) from None
-
-    if encoding and encoding != "auto":
-        text, used = named(encoding)
-        return text.lstrip("\ufeff"), used
-    if data.startswith(b"\xef\xbb\xbf"):
-        return named("utf-8-sig")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return named("utf-16")
-    for codec in ("utf-8", "gb18030"):
-        try:
-            return data.decode(codec), codec
-        except UnicodeDecodeError:
-            continue
-    return named("cp1252")
-
-
-def _sniff_delimiter(text: str) -> str:
-    first = next((line for line in text[:65536].splitlines() if line.strip()), "")
-    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
+    """The file's text and the encoding it was read with (:func:`tabular.decode`'s rules:
+    a byte-order mark, else UTF-8, then GB18030, then Windows-1252)."""
+    try:
+        return tabular.decode(data, encoding)
+    except tabular.DecodeError as exc:
+        raise ImportFileError(
+            _("The file is not valid %(codec)s (line %(line)d, byte %(byte)d).")
+            % {"codec": exc.codec, "line": exc.line, "byte": exc.byte}
+        ) from None
+    except tabular.UnknownEncoding as exc:
+        raise ImportFileError(_("Unknown encoding %(codec)r.") % {"codec": exc.codec}) from None
 
 
 def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """(first line of the record, its fields) for each non-blank CSV record.
-
-    Line numbers are physical lines of the file, so a quoted field spanning lines moves the
-    numbers of the records after it, as an editor shows them.
-    """
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    last = 0
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise ImportFileError(
-                _("line %(line)d: the CSV cannot be read: %(error)s")
-                % {"line": last + 1, "error": exc}
-            ) from None
-        start, last = last + 1, reader.line_num
-        if any(f.strip() for f in fields):
-            yield start, fields
+    """(first physical line, fields) of each CSV record with something in it."""
+    try:
+        for line, fields in tabular.records(text, delimiter):
+            if any(f.strip() for f in fields):
+                yield line, fields
+    except tabular.BadRecord as exc:
+        raise ImportFileError(
+            _("line %(line)d: the CSV cannot be read: %(error)s")
+            % {"line": exc.line, "error": exc.error}
+        ) from None
 
 
 # --- values --------------------------------------------------------------------------------
@@ -1062,7 +1024,7 @@ def validate(
     text, used = decode(data, encoding or mapping.encoding)
     del data
     zone = _zone(time_zone or mapping.timezone or settings.TIME_ZONE)
-    delimiter = mapping.delimiter if mapping.delimiter != "auto" else _sniff_delimiter(text)
+    delimiter = mapping.delimiter if mapping.delimiter != "auto" else tabular.sniff_delimiter(text)
     plan = Plan(mapping=mapping, source=source, path=str(path), encoding=used)
     records = _records(text, delimiter)
     first = next(records, None)

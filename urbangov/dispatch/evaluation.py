@@ -3,12 +3,10 @@ files), and the checks that turn a bad file into a clear message."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from urbangov.analytics import textclf
+from urbangov.analytics import tabular, textclf
 
 # Far longer than any resident writes; a cell beyond it is a broken file, not a message.
 MAX_CHARS = 100_000
@@ -29,51 +27,33 @@ class Labelled:
 def read(path: Path, text_columns: list[str], label_column: str) -> Labelled:
     """The rows of a CSV: the first text column is read as the title when there are several
     (it gets its own weight), the others joined as the body."""
-    if not path.is_file():
-        raise BadInput(f"{path}: no such file")
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot be read: {exc.strerror}") from exc
-    try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadInput(f"{path}: not UTF-8 text (byte {exc.start})") from exc
-    csv.field_size_limit(max(csv.field_size_limit(), 16 * MAX_CHARS))
-    reader = csv.DictReader(io.StringIO(content, newline=""))
-    header = reader.fieldnames or []
-    missing = [c for c in [*text_columns, label_column] if c not in header]
-    if missing:
-        raise BadInput(
-            f"{path}: no column {', '.join(repr(m) for m in missing)}; the columns are "
-            + ", ".join(repr(h) for h in header[:40])
-        )
+        table = tabular.read_table(path, [*text_columns, label_column])
+    except tabular.TableError as exc:
+        raise BadInput(str(exc)) from None
     titles: list[str] = []
     texts: list[str] = []
     labels: list[str] = []
-    try:
-        for line, row in enumerate(reader, start=2):
-            values = [(row.get(c) or "").strip() for c in text_columns]
-            label = (row.get(label_column) or "").strip()
-            longest = max((len(v) for v in values), default=0)
-            if longest > MAX_CHARS:
-                raise BadInput(
-                    f"{path}, line {line}: a text of {longest:,} characters; at most "
-                    f"{MAX_CHARS:,} are taken"
-                )
-            if not any(values):
-                raise BadInput(f"{path}, line {line}: the text columns are empty")
-            if not label:
-                raise BadInput(f"{path}, line {line}: the label column {label_column!r} is empty")
-            if len(values) > 1:
-                titles.append(values[0])
-                texts.append("\n".join(v for v in values[1:] if v))
-            else:
-                titles.append("")
-                texts.append(values[0])
-            labels.append(label)
-    except csv.Error as exc:
-        raise BadInput(f"{path}, line {reader.line_num}: not a readable CSV row: {exc}") from exc
+    for line, row in table.rows:
+        values = [row.get(c, "").strip() for c in text_columns]
+        label = row.get(label_column, "").strip()
+        longest = max((len(v) for v in values), default=0)
+        if longest > MAX_CHARS:
+            raise BadInput(
+                f"{path}, line {line}: a text of {longest:,} characters; at most "
+                f"{MAX_CHARS:,} are taken"
+            )
+        if not any(values):
+            raise BadInput(f"{path}, line {line}: the text columns are empty")
+        if not label:
+            raise BadInput(f"{path}, line {line}: the label column {label_column!r} is empty")
+        if len(values) > 1:
+            titles.append(values[0])
+            texts.append("\n".join(v for v in values[1:] if v))
+        else:
+            titles.append("")
+            texts.append(values[0])
+        labels.append(label)
     if not labels:
         raise BadInput(f"{path}: no rows")
     return Labelled(path, titles, texts, labels)

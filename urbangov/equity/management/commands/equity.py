@@ -14,10 +14,8 @@ facilities of one kind (for a periodic job) and prints its summary as JSON.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from urbangov.analytics import accessibility, inequality
+from urbangov.analytics import accessibility, inequality, tabular
 from urbangov.equity import actions, queries
 from urbangov.equity.models import Decay, Method
 from urbangov.org.models import FacilityKind
@@ -33,22 +31,12 @@ from urbangov.org.models import FacilityKind
 
 def _read_points(path: str, value_column: str, label: str) -> tuple[list[str], Any, Any]:
     """(ids, x/y array, values) from a CSV, or a CommandError naming the file and line."""
-    file = Path(path)
-    if not file.is_file():
-        raise CommandError(
-            _("%(label)s file %(path)s does not exist.") % {"label": label, "path": path}
-        )
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CommandError(
-            _("%(label)s file %(path)s cannot be read: %(error)s")
-            % {"label": label, "path": path, "error": exc}
-        ) from exc
-    reader = csv.DictReader(text.splitlines())
     wanted = ["id", "x", "y", value_column]
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in wanted if c not in header]
+    try:
+        table = tabular.read_table(path)
+    except tabular.TableError as exc:
+        raise CommandError(f"{label}: {exc}") from None
+    missing = [c for c in wanted if c not in table.header]
     if missing:
         raise CommandError(
             _("%(label)s file %(path)s lacks the column(s) %(cols)s; it needs %(need)s.")
@@ -58,8 +46,8 @@ def _read_points(path: str, value_column: str, label: str) -> tuple[list[str], A
     xy: list[tuple[float, float]] = []
     values: list[float] = []
     seen: set[str] = set()
-    for line, row in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+    for line, raw in table.rows:
+        row = {k: v.strip() for k, v in raw.items()}
         where = {"label": label, "path": path, "line": line}
         ident = row["id"]
         if not ident:

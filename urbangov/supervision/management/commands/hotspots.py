@@ -14,10 +14,8 @@ early warning now (what the worker does every hour).
 
 from __future__ import annotations
 
-import csv
 import json
 import math
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from urbangov.analytics import hotspots as hs
+from urbangov.analytics import tabular
 
 
 def _columns(value: str, flag: str) -> list[str]:
@@ -127,27 +126,14 @@ class Command(BaseCommand):
         if len(vote_cols) > 2:
             raise CommandError("--votes takes one column (likes) or two (likes,dislikes)")
         time_col = options.get("time")
+        wanted = [*text_cols, *vote_cols, *([time_col] if time_col else [])]
         try:
-            handle = path.open(encoding="utf-8-sig", newline="")
-        except OSError as exc:
-            raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
-        csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-        with handle:
-            try:
-                reader = csv.DictReader(handle)
-                header = reader.fieldnames or []
-                wanted = [*text_cols, *vote_cols, *([time_col] if time_col else [])]
-                missing = [c for c in wanted if c not in header]
-                if missing:
-                    raise CommandError(
-                        f"{path}: no column {', '.join(map(repr, missing))}; "
-                        f"the columns are {', '.join(header) or '(none)'}"
-                    )
-                rows = list(reader)
-            except UnicodeDecodeError:
-                raise CommandError(f"{path} is not UTF-8 text") from None
-            except csv.Error as exc:
-                raise CommandError(f"{path}: not a readable CSV file: {exc}") from None
+            table = tabular.read_table(path, wanted)
+        except tabular.TableError as exc:
+            raise CommandError(str(exc)) from None
+        if table.encoding not in ("utf-8", "utf-8-sig"):
+            self.stderr.write(f"read {path} as {table.encoding}")
+        rows = [row for _line, row in table.rows]
         if not rows:
             self.stdout.write(json.dumps({"clusters": []}))
             return
