@@ -334,3 +334,16 @@ def test_cli_several_group_columns_and_outcome_time(tmp_path: Path) -> None:
     # D1|phone: odd i with i % 4 < 2 → i = 1, 5, 9, …, 37: mean 19.
     assert out["disparities"]["D1|phone"]["mean_outcome_time"]["value"] == pytest.approx(19.0)
     assert sum(g["n"] for g in out["groups"].values()) == 40
+
+
+def test_cli_reads_a_gbk_export(tmp_path: Path) -> None:
+    """Group names in Chinese, as Chinese Excel writes them (GBK): read as such."""
+    rows = ["街道,结果,预测"] + [
+        f"{'东街' if i % 2 else '西街'},{i % 3 % 2},{i % 5 % 2}" for i in range(40)
+    ]
+    data = tmp_path / "gbk.csv"
+    data.write_bytes(("\r\n".join(rows) + "\r\n").encode("gbk"))
+    done = _cli("--csv", str(data), "--group", "街道", "--label", "结果", "--prediction", "预测")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {g: v["n"] for g, v in out["groups"].items()} == {"东街": 20, "西街": 20}
