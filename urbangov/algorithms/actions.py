@@ -464,6 +464,32 @@ def _write(actor: Actor, decision: Decision) -> Decision:
     return decision
 
 
+def _answer(
+    decided: Decision,
+    kind: str,
+    output: Mapping[str, Any],
+    verdict: str,
+    reason: str,
+    actor: Actor,
+    label: str,
+) -> Decision:
+    """A person's decision or a real outcome answering the algorithm's ``decided``."""
+    return Decision(
+        algorithm=decided.algorithm,
+        version=None,
+        kind=kind,
+        subject_type=decided.subject_type,
+        subject_id=decided.subject_id,
+        refers_to=decided,
+        output=dict(output),
+        verdict=verdict,
+        reason=reason,
+        actor=actor_user(actor),
+        actor_label=label,
+        created_at=timezone.now(),
+    )
+
+
 def _decision_audit(actor: Actor, decision: Decision) -> None:
     record(
         actor=actor,
@@ -573,20 +599,9 @@ def record_human_decision(
     found = verdict or verdict_for(decided, output)
     if found not in Verdict.values:
         raise ValidationError(_("Unknown verdict %(v)r.") % {"v": found})
-    decision = Decision(
-        algorithm=decided.algorithm,
-        version=None,
-        kind=Kind.HUMAN,
-        subject_type=decided.subject_type,
-        subject_id=decided.subject_id,
-        refers_to=decided,
-        output=dict(output),
-        verdict=found,
-        reason=reason,
-        actor=user,
-        actor_label=actor_label(actor),
+    return _write(
+        actor, _answer(decided, Kind.HUMAN, output, found, reason, actor, actor_label(actor))
     )
-    return _write(actor, decision)
 
 
 def record_outcome(
@@ -597,21 +612,13 @@ def record_outcome(
     decided = latest_algorithm_decision(subject, list(output))
     if decided is None:
         return None
-    decision = Decision(
-        algorithm=decided.algorithm,
-        version=None,
-        kind=Kind.OUTCOME,
-        subject_type=decided.subject_type,
-        subject_id=decided.subject_id,
-        refers_to=decided,
-        output=dict(output),
-        verdict=Verdict.ACCEPTED if _matches(output, decided.output) else Verdict.CORRECTED,
-        reason=note[:REASON_MAX],
-        actor=actor_user(actor),
-        actor_label=actor_label(actor),
-        created_at=timezone.now(),
+    verdict = Verdict.ACCEPTED if _matches(output, decided.output) else Verdict.CORRECTED
+    return _write(
+        actor,
+        _answer(
+            decided, Kind.OUTCOME, output, verdict, note[:REASON_MAX], actor, actor_label(actor)
+        ),
     )
-    return _write(actor, decision)
 
 
 def record_rating(
@@ -639,20 +646,8 @@ def record_rating(
         for earlier in Decision.objects.filter(refers_to=decided, kind=Kind.OUTCOME):
             if "satisfied" in earlier.output and earlier.output.get("round") == output["round"]:
                 return earlier
-        decision = Decision(
-            algorithm=decided.algorithm,
-            version=None,
-            kind=Kind.OUTCOME,
-            subject_type=decided.subject_type,
-            subject_id=decided.subject_id,
-            refers_to=decided,
-            output=output,
-            verdict="",
-            actor=actor_user(actor),
-            actor_label=actor_label(actor, "resident"),
-            created_at=timezone.now(),
-        )
-        return _write(actor, decision)
+        label = actor_label(actor, "resident")
+        return _write(actor, _answer(decided, Kind.OUTCOME, output, "", "", actor, label))
 
 
 # --- appeals --------------------------------------------------------------------------------
