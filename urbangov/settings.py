@@ -292,6 +292,9 @@ URBANGOV: dict[str, Any] = {
     # Publish residents' descriptions and staff replies in Open311 GET requests (personal data
     # redacted by the PII detector); off: the service and the status only.
     "OPEN311_PUBLISH_TEXT": envbool("URBANGOV_OPEN311_PUBLISH_TEXT", False),
+    # Decimals of the latitude and longitude Open311 publishes for a request: 3 is about 100 m,
+    # the street the published address keeps, not the door it leaves out.
+    "OPEN311_COORDINATE_DECIMALS": envint("URBANGOV_OPEN311_COORDINATE_DECIMALS", 3),
     # Supervision: the composite score's weights (response, resolution, satisfaction; they
     # must add up to 100), hours before a deadline to remind handlers, days of cases the
     # hot-spot detection reads.

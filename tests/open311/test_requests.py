@@ -91,6 +91,23 @@ def test_fields_are_the_specs_and_dates_carry_the_offset(endpoint: Endpoint) -> 
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_point_is_published_to_the_street_not_the_door(
+    endpoint: Endpoint, settings: Any
+) -> None:
+    """The address keeps the street and drops the house; the point is rounded to match
+    (3 decimals: about 100 m), or to what the city chooses."""
+    lat, lon = endpoint.city.p_d1
+    case = make_case(endpoint.city)
+    Case.objects.filter(pk=case.pk).update(lat=lat + 0.000437, lon=lon - 0.000281)
+    [shown] = _get(endpoint, f"requests/{case.pk}.json").json()
+    assert (shown["lat"], shown["long"]) == (round(lat + 0.000437, 3), round(lon - 0.000281, 3))
+    assert shown["lat"] != lat + 0.000437
+    settings.URBANGOV = {**settings.URBANGOV, "OPEN311_COORDINATE_DECIMALS": 6}
+    [shown] = _get(endpoint, f"requests/{case.pk}.json").json()
+    assert (shown["lat"], shown["long"]) == (round(lat + 0.000437, 6), round(lon - 0.000281, 6))
+
+
+@pytest.mark.django_db(transaction=True)
 def test_every_case_status_maps_to_open_or_closed(endpoint: Endpoint) -> None:
     # The mapping the issue fixes: four open states, four closed ones.
     expected = {

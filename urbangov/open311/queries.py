@@ -11,8 +11,10 @@ The residents' own words (the description) and the staff's replies and reasons (
 notes) are published only when the city switches ``URBANGOV_OPEN311_PUBLISH_TEXT`` on, and
 then through :func:`public_text`, which masks e-mail addresses, long numbers, and the personal
 data the PII detector finds (names, addresses down to the building, plates…). The address of a
-request is published through the same detector: a street stays, a house and room do not. Off (the default), the description is left out and the status notes say
-the status in words.
+request is published through the same detector: a street stays, a house and room do not; and
+its point is rounded to ``URBANGOV_OPEN311_COORDINATE_DECIMALS`` decimals (3: about 100 m), so
+that it does not give away the door the address leaves out. Off (the default), the description
+is left out and the status notes say the status in words.
 """
 
 from __future__ import annotations
@@ -86,6 +88,13 @@ def request_id(value: str) -> int | None:
     """The case id a public ``service_request_id`` names, or None when it names none."""
     value = value.strip()
     return int(value) if _REQUEST_ID.fullmatch(value) else None
+
+
+def _coarse(degrees: float | None) -> float | None:
+    """A published coordinate, to the city's chosen precision."""
+    if degrees is None:
+        return None
+    return round(degrees, settings.URBANGOV["OPEN311_COORDINATE_DECIMALS"])
 
 
 def public_id(case: Case) -> str:
@@ -230,7 +239,7 @@ def as_request(case: Case, language: str, notice: Callable[[Category, str], str]
         "address": pii.redact(case.address) or None,
         "address_id": (extra.address_id or None) if extra else None,
         "zipcode": None,
-        "lat": case.lat,
-        "long": case.lon,
+        "lat": _coarse(case.lat),
+        "long": _coarse(case.lon),
         "media_url": (extra.media_url or None) if extra else None,
     }
