@@ -91,6 +91,28 @@ def test_scope_of_personas(city: City) -> None:
     assert not scope_of(city.user("nobody")).roles
 
 
+def test_a_city_wide_scope_covers_every_case_only_while_it_holds_every_root(city: City) -> None:
+    """The dispatch centre answers for the city: its supervisor reads cases unfiltered, until
+    a second root area appears that it does not answer for."""
+    from tests.conftest import make_case
+    from urbangov.cases.models import Case
+    from urbangov.cases.queries import scoped
+
+    make_case(city)
+    supervisor = city.user("supervisor")
+    assert scope_of(supervisor).covers_everything("supervisor")
+    assert "WHERE" not in str(scoped(supervisor).query)
+    assert not scope_of(city.user("outsider")).covers_everything("handler")
+    other = Area.objects.create(code="X", name="邻市", level="city")
+    outside = make_case(city)
+    Case.objects.filter(pk=outside.pk).update(
+        area=Area.objects.create(code="XG", name="邻市网格", level="grid", parent=other)
+    )
+    supervisor = type(supervisor).objects.get(pk=supervisor.pk)  # a fresh request's scope
+    assert not scope_of(supervisor).covers_everything("supervisor")
+    assert outside not in scoped(supervisor) and scoped(supervisor).count() == 1
+
+
 ADMIN_MODELS = ["area", "category", "slapolicy", "unit", "membership", "facility", "apitoken"]
 
 

@@ -41,13 +41,11 @@ def scoped(user: Any, qs: CaseQuerySet | None = None) -> CaseQuerySet:
     scope = scope_of(user)
     if scope.is_admin:
         return qs
-    if scope.is_citywide(*AREA_ROLES):
+    if scope.covers_everything(*AREA_ROLES):
         # Every located case lies under a root area, and the unlocated ones are the
-        # city-wide's too: a scope holding every root sees every case, with no filter (the
-        # filter's OR would keep the database off its indexes on a city's millions of cases).
-        roots = set(Area.objects.filter(parent__isnull=True).values_list("path", flat=True))
-        if roots <= scope.paths(*AREA_ROLES):
-            return qs
+        # city-wide's too: no filter (its OR would keep the database off its indexes on a
+        # city's millions of cases).
+        return qs
     clauses: list[Q] = []
     unit_ids = scope.unit_ids(*CASE_ROLES)
     if unit_ids:

@@ -21,6 +21,8 @@ class Scope:
     area_paths: dict[str, frozenset[str]] = field(default_factory=dict)
     # role -> True where one of those units answers for a whole city (root area)
     citywide: dict[str, bool] = field(default_factory=dict)
+    # the paths of every root area, read where the user holds a city-wide role
+    roots: frozenset[str] = frozenset()
 
     def has(self, *roles: str) -> bool:
         return self.is_admin or any(r in self.roles for r in roles)
@@ -33,6 +35,12 @@ class Scope:
 
     def is_citywide(self, *roles: str) -> bool:
         return self.is_admin or any(self.citywide.get(r, False) for r in roles)
+
+    def covers_everything(self, *roles: str) -> bool:
+        """Every area is under one of these roles' areas (and so every case is theirs)."""
+        return self.is_admin or (
+            self.is_citywide(*roles) and bool(self.roots) and self.roots <= self.paths(*roles)
+        )
 
     def covers_area(self, area_path: str | None, *roles: str) -> bool:
         if self.is_admin:
@@ -76,6 +84,9 @@ def scope_of(user: Any) -> Scope:
         units={r: frozenset(v) for r, v in units.items()},
         area_paths=area_paths,
         citywide=citywide,
+        roots=frozenset(Area.objects.filter(parent__isnull=True).values_list("path", flat=True))
+        if any(citywide.values())
+        else frozenset(),
     )
     user._urbangov_scope = scope
     return scope
