@@ -38,11 +38,13 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_geo_index() -> None:
-    # Rolled-back test data leaves no signal behind; start every test with a fresh index.
-    from urbangov.org import geo
+def _fresh_process_caches() -> None:
+    # Rolled-back test data leaves no signal behind; start every test with a fresh area index
+    # and SLA table.
+    from urbangov.org import geo, models
 
     geo.invalidate()
+    models.forget_sla()
 
 
 @dataclass

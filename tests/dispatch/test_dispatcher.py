@@ -263,11 +263,46 @@ def test_inline_dispatch_in_the_request(
     finally:
         signals.case_written.disconnect(dispatch_uid="test.inline")
         signals.case_submitted.disconnect(dispatch_uid="test.inline.committed")
-    # Dispatched in the intake's own transaction: already so when the intake committed.
+    # Dispatched in the intake's own transaction: already so when the intake committed, and
+    # so in the case the intake returns (the row was not read again: the intake inserted it).
     assert committed == [Status.DISPATCHED]
-    case.refresh_from_db()
-    assert case.status == Status.DISPATCHED
+    assert case.status == Status.DISPATCHED and case.unit_id == city.water_dept.pk
+    stored = Case.objects.get(pk=case.pk)
+    for field in ("status", "unit_id", "category_id", "urgency", "response_due", "resolve_due"):
+        assert getattr(stored, field) == getattr(case, field), field
     assert decision_about(case).mode == Mode.AUTOMATIC
+
+
+def test_inline_failure_after_the_transition_leaves_the_returned_case_as_stored(
+    city: City, model_in_service: AlgorithmVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dispatch fails after the case's row was updated (at the last write of the
+    transition): the savepoint undoes it, and the case the intake returns is as stored,
+    submitted, not the dispatched copy."""
+    from django.db import connection
+
+    from urbangov.cases import actions as case_actions
+    from urbangov.cases import signals
+
+    real = case_actions.record
+
+    def failing(**kwargs: Any) -> Any:
+        if kwargs.get("action") == "case.dispatch":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT * FROM no_such_table_here")
+        return real(**kwargs)
+
+    monkeypatch.setattr(case_actions, "record", failing)
+    signals.case_written.connect(actions.on_written, dispatch_uid="test.inline")
+    try:
+        case = submit(city, "楼下水管漏水，水流了一地")
+    finally:
+        signals.case_written.disconnect(dispatch_uid="test.inline")
+    assert case.status == Status.SUBMITTED and case.unit_id is None
+    stored = Case.objects.get(pk=case.pk)
+    assert (stored.status, stored.unit_id, stored.resolve_due) == (Status.SUBMITTED, None, None)
+    assert not case.events.filter(kind="dispatch").exists()
+    assert not Decision.objects.about(case).exists()
 
 
 def test_inline_database_error_undoes_the_dispatch_alone(

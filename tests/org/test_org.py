@@ -59,7 +59,9 @@ def test_sla_defaults_and_city_overrides(city: City) -> None:
     hours = dict(SlaPolicy.objects.values_list("urgency", "resolve_hours"))
     assert hours == {"emergency": 2, "utility": 24, "ordinary": 168, "complex": 360}
     assert city.noise.deadlines() == (timedelta(days=7), timedelta(hours=24))
-    SlaPolicy.objects.filter(urgency=Urgency.ORDINARY).update(resolve_hours=120)
+    policy = SlaPolicy.objects.get(urgency=Urgency.ORDINARY)
+    policy.resolve_hours = 120
+    policy.save()  # as the admin saves it
     assert city.noise.deadlines()[0] == timedelta(hours=120)
     city.noise.resolve_hours = 48
     assert city.noise.deadlines()[0] == timedelta(hours=48)
@@ -67,13 +69,31 @@ def test_sla_defaults_and_city_overrides(city: City) -> None:
     assert city.noise.deadlines(Urgency.EMERGENCY)[0] == timedelta(hours=2)
     # Only the resolve clock is the category's: the response clock is the policy's (24 h).
     assert city.noise.deadlines()[1] == timedelta(hours=24)
-    SlaPolicy.objects.filter(urgency=Urgency.ORDINARY).update(response_hours=12)
+    policy.response_hours = 12
+    policy.save()
     assert city.noise.deadlines() == (timedelta(hours=48), timedelta(hours=12))
     # Both clocks its own: the policy does not enter (changing it changes nothing).
     city.noise.response_hours = 6
     assert city.noise.deadlines() == (timedelta(hours=48), timedelta(hours=6))
     assert city.noise.deadlines(Urgency.ORDINARY) == (timedelta(hours=48), timedelta(hours=6))
     assert city.noise.deadlines(Urgency.EMERGENCY) == (timedelta(hours=2), timedelta(hours=1))
+
+
+def test_an_sla_change_made_elsewhere_applies_within_the_cache_age(
+    city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from urbangov.org import models
+
+    assert SlaPolicy.hours_for(Urgency.ORDINARY) == (168, 24)
+    # Another process's change: no signal reaches this one, which keeps its table a while.
+    SlaPolicy.objects.filter(urgency=Urgency.ORDINARY).update(resolve_hours=120)
+    assert SlaPolicy.hours_for(Urgency.ORDINARY) == (168, 24)
+    monkeypatch.setattr(models, "SLA_CACHE_SECONDS", 0.0)
+    assert SlaPolicy.hours_for(Urgency.ORDINARY) == (120, 24)
+    # A row removed (in the admin): the default applies at once.
+    monkeypatch.setattr(models, "SLA_CACHE_SECONDS", 3600.0)
+    SlaPolicy.objects.get(urgency=Urgency.UTILITY).delete()
+    assert SlaPolicy.hours_for(Urgency.UTILITY) == models.DEFAULT_SLA_HOURS[Urgency.UTILITY]
 
 
 def test_categories_have_two_levels(city: City) -> None:

@@ -501,18 +501,22 @@ def triage_case(
     actor: Actor = None,
     urgency: str | None = None,
     data: dict[str, Any] | None = None,
+    locked: Case | None = None,
+    savepoint: bool = True,
 ) -> Case:
     """Move a newly submitted case into the operators' dispatch queue; ``urgency`` (the
-    dispatcher's emergency flag) sets its class, and so its place in the queue."""
+    dispatcher's emergency flag) sets its class, and so its place in the queue. ``locked``
+    and ``savepoint`` as for :func:`dispatch_case`."""
     if urgency is not None and urgency not in Urgency.values:
         raise ValidationError(_("Unknown urgency %(value)r.") % {"value": urgency})
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         return _apply(
             case,
             "triage",
             actor=actor,
             changes={"urgency": urgency} if urgency else None,
             data=data,
+            locked=locked,
         )
 
 
@@ -537,6 +541,8 @@ def dispatch_case(
     urgency: str | None = None,
     note: str = "",
     via: dict[str, Any] | None = None,
+    locked: Case | None = None,
+    savepoint: bool = True,
 ) -> Case:
     """Send the case to a handling unit and start its clocks (派单).
 
@@ -544,14 +550,19 @@ def dispatch_case(
     goes on the timeline). A person's dispatch of a case an algorithm decided about is logged
     as that person's decision in answer to it (:mod:`urbangov.algorithms`), with ``note`` as
     the reason.
+
+    For the dispatcher inside an intake: ``locked`` is the row as the caller holds it locked
+    in its transaction (a case inserted by that very transaction; a copy, which replaces
+    ``case``'s fields only once all is written), and ``savepoint=False`` is for a caller whose
+    own savepoint is undone as a whole on any failure.
     """
     note = _note(note)
     if not unit.active:
         raise ValidationError(_("%(unit)s is not an active unit.") % {"unit": unit})
     if urgency is not None and urgency not in Urgency.values:
         raise ValidationError(_("Unknown urgency %(value)r.") % {"value": urgency})
-    with transaction.atomic():
-        current = Case.objects.select_for_update().get(pk=case.pk)
+    with transaction.atomic(savepoint=savepoint):
+        current = locked or Case.objects.select_for_update().get(pk=case.pk)
         # The case's categories are read only when none is given (the dispatcher gives one).
         chosen = category or current.category or current.reported_category
         if urgency:

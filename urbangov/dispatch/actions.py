@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -110,8 +111,10 @@ def apply(assessment: Assessment) -> Decision:
         return _act(assessment)
 
 
-def _act(assessment: Assessment) -> Decision:
-    """:func:`apply`'s work, inside a transaction or savepoint the caller opened."""
+def _act(assessment: Assessment, locked: Case | None = None) -> Decision:
+    """:func:`apply`'s work, inside a transaction or savepoint the caller opened, which is
+    undone as a whole on any failure (so the transition takes no savepoint of its own).
+    ``locked``: the case's row as this transaction holds it (inserted by it)."""
     case = assessment.case
     best = assessment.best
     urgency = Urgency.EMERGENCY if assessment.emergency else None
@@ -133,9 +136,13 @@ def _act(assessment: Assessment) -> Decision:
             category=table.category_rows.get(category_id) or Category.objects.get(pk=category_id),
             urgency=urgency,
             via=via,
+            locked=locked,
+            savepoint=False,
         )
     else:
-        cases.triage_case(case, actor=None, urgency=urgency, data=via)
+        cases.triage_case(
+            case, actor=None, urgency=urgency, data=via, locked=locked, savepoint=False
+        )
     return decision
 
 
@@ -181,18 +188,23 @@ def dispatch_submitted(limit: int = 500) -> int:
     return done
 
 
-def dispatch_now(case: Case) -> Decision | None:
+def dispatch_now(case: Case, *, inserted: bool = False) -> Decision | None:
     """Dispatch one new case at once, in the transaction that stores it (the request that
     submitted it), so that the intake and its dispatch commit together. Never raises: the
     work runs in a savepoint, and on any failure only the dispatch is undone; the case stays
-    submitted and the worker's job decides it. Called outside a transaction, it opens one."""
+    submitted and the worker's job decides it. Called outside a transaction, it opens one.
+
+    ``inserted``: the case was inserted by the transaction this runs in, which therefore
+    holds its row and its every field as ``case`` has them; the row is not read again."""
     try:
-        # Fresh from intake; should another worker have taken it meanwhile (a call after
-        # the intake committed), the transition locks the row, checks its status and refuses.
         if case.status != Status.SUBMITTED:
             return None
+        # Should another worker have taken the case meanwhile (a call after the intake
+        # committed), the transition locks the row, checks its status and refuses. A copy
+        # stands for the row, so that ``case`` changes only once the dispatch is written.
+        locked = copy.copy(case) if inserted else None
         with transaction.atomic():
-            return _act(assess([case])[0])
+            return _act(assess([case])[0], locked=locked)
     except TransitionError:
         return None
     except Exception:
@@ -204,7 +216,7 @@ def on_written(sender: Any, case: Case, created: bool = False, **kwargs: Any) ->
     """Receiver of ``case_written`` when inline dispatch is on: a new case is dispatched
     inside its intake transaction."""
     if created:
-        dispatch_now(case)
+        dispatch_now(case, inserted=True)
 
 
 # --- the operator's answers ------------------------------------------------------------------

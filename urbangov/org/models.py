@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Value
 from django.db.models.functions import Concat, Substr
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -148,10 +150,36 @@ class SlaPolicy(models.Model):
 
     @classmethod
     def hours_for(cls, urgency: str) -> tuple[int, int]:
-        row = cls.objects.filter(urgency=urgency).first()
-        if row is not None:
-            return row.resolve_hours, row.response_hours
-        return DEFAULT_SLA_HOURS[urgency]
+        """(hours to resolve, hours to respond) for ``urgency``: the city's policy, else the
+        default. Read from the table each process keeps (see :func:`sla_table`)."""
+        return sla_table().get(urgency) or DEFAULT_SLA_HOURS[urgency]
+
+
+# The policy rows, as each process last read them: read on every dispatch, changed a few times
+# a year. A change saved in this process (the admin) applies at once; in the others, within
+# SLA_CACHE_SECONDS, as the dispatcher's routing table does.
+SLA_CACHE_SECONDS = 60.0
+_sla: tuple[float, dict[str, tuple[int, int]]] | None = None
+
+
+def sla_table() -> dict[str, tuple[int, int]]:
+    """{urgency: (hours to resolve, hours to respond)} of the SlaPolicy rows."""
+    global _sla
+    held = _sla
+    if held is None or time.monotonic() - held[0] > SLA_CACHE_SECONDS:
+        rows = SlaPolicy.objects.values_list("urgency", "resolve_hours", "response_hours")
+        held = (time.monotonic(), {u: (resolve, respond) for u, resolve, respond in rows})
+        _sla = held
+    return held[1]
+
+
+def forget_sla(**_: Any) -> None:
+    global _sla
+    _sla = None
+
+
+post_save.connect(forget_sla, sender=SlaPolicy, dispatch_uid="org.sla.forget.save")
+post_delete.connect(forget_sla, sender=SlaPolicy, dispatch_uid="org.sla.forget.delete")
 
 
 class Category(models.Model):
