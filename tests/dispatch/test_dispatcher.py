@@ -19,6 +19,7 @@ from urbangov.dispatch import actions, engine
 from urbangov.dispatch.models import CategoryPolicy, DistrictFallback
 from urbangov.org.models import Area, Level, Urgency
 from urbangov.privacy.models import AuditEvent
+from urbangov.supervision.models import DirtyCase
 
 pytestmark = pytest.mark.django_db
 
@@ -271,6 +272,8 @@ def test_inline_dispatch_in_the_request(
     for field in ("status", "unit_id", "category_id", "urgency", "response_due", "resolve_due"):
         assert getattr(stored, field) == getattr(case, field), field
     assert decision_about(case).mode == Mode.AUTOMATIC
+    # Queued for the evaluation by the intake, in the same transaction: once is enough.
+    assert DirtyCase.objects.filter(case_id=case.pk).count() == 1
 
 
 def test_inline_failure_after_the_transition_leaves_the_returned_case_as_stored(
@@ -303,6 +306,8 @@ def test_inline_failure_after_the_transition_leaves_the_returned_case_as_stored(
     assert (stored.status, stored.unit_id, stored.resolve_due) == (Status.SUBMITTED, None, None)
     assert not case.events.filter(kind="dispatch").exists()
     assert not Decision.objects.about(case).exists()
+    # The intake's mark for the evaluation stands: the dispatch made none of its own.
+    assert DirtyCase.objects.filter(case_id=case.pk).exists()
 
 
 def test_inline_database_error_undoes_the_dispatch_alone(

@@ -7,6 +7,7 @@ API, Open311, commands, tasks) authorize first with :mod:`urbangov.cases.permiss
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -426,17 +427,20 @@ def _apply(
     label: str | None = None,
     check: Callable[[Case], Extra | None] | None = None,
     locked: Case | None = None,
+    inserted: bool = False,
 ) -> Case:
     """Move ``case`` by transition ``name``; must run inside ``transaction.atomic``.
 
     ``check`` is called with the locked row before anything changes, for rules beyond the
     table (a reopen window, a pending extension); it raises to refuse, and may return more
     changes and data worked out from the locked row. ``locked``: the row, where the caller
-    has already read it with ``select_for_update`` in this transaction.
+    has already read it with ``select_for_update`` in this transaction. ``inserted``: this
+    transaction inserted the case (the dispatcher inside the intake), so it holds the row, as
+    ``case`` has it, and has queued it for the evaluation already; the row is not read again.
     """
     transition = TRANSITIONS[name]
     if locked is None:
-        locked = Case.objects.select_for_update().get(pk=case.pk)
+        locked = _fresh(case) if inserted else Case.objects.select_for_update().get(pk=case.pk)
     if locked.status not in transition.sources:
         raise TransitionError(locked, name, locked.status)
     extra = check(locked) if check is not None else None
@@ -467,13 +471,19 @@ def _apply(
         at=now,
     )
     record(actor=actor, action=f"case.{name}", obj=locked, data=payload, label=label)
-    signals.case_written.send(sender=Case, case=locked, created=False)
+    signals.case_written.send(sender=Case, case=locked, created=False, inserted=inserted)
     transaction.on_commit(
         lambda: signals.case_transitioned.send(sender=Case, case=locked, name=name)
     )
     for attr in fields:
         setattr(case, attr, getattr(locked, attr))
     return locked
+
+
+def _fresh(case: Case) -> Case:
+    """The row of a case this transaction inserted, without reading it: a copy of ``case``,
+    so that ``case`` takes the transition's changes only once they are all written."""
+    return copy.copy(case)
 
 
 @dataclass
@@ -501,11 +511,11 @@ def triage_case(
     actor: Actor = None,
     urgency: str | None = None,
     data: dict[str, Any] | None = None,
-    locked: Case | None = None,
+    inserted: bool = False,
     savepoint: bool = True,
 ) -> Case:
     """Move a newly submitted case into the operators' dispatch queue; ``urgency`` (the
-    dispatcher's emergency flag) sets its class, and so its place in the queue. ``locked``
+    dispatcher's emergency flag) sets its class, and so its place in the queue. ``inserted``
     and ``savepoint`` as for :func:`dispatch_case`."""
     if urgency is not None and urgency not in Urgency.values:
         raise ValidationError(_("Unknown urgency %(value)r.") % {"value": urgency})
@@ -516,7 +526,7 @@ def triage_case(
             actor=actor,
             changes={"urgency": urgency} if urgency else None,
             data=data,
-            locked=locked,
+            inserted=inserted,
         )
 
 
@@ -541,7 +551,7 @@ def dispatch_case(
     urgency: str | None = None,
     note: str = "",
     via: dict[str, Any] | None = None,
-    locked: Case | None = None,
+    inserted: bool = False,
     savepoint: bool = True,
 ) -> Case:
     """Send the case to a handling unit and start its clocks (派单).
@@ -551,10 +561,9 @@ def dispatch_case(
     as that person's decision in answer to it (:mod:`urbangov.algorithms`), with ``note`` as
     the reason.
 
-    For the dispatcher inside an intake: ``locked`` is the row as the caller holds it locked
-    in its transaction (a case inserted by that very transaction; a copy, which replaces
-    ``case``'s fields only once all is written), and ``savepoint=False`` is for a caller whose
-    own savepoint is undone as a whole on any failure.
+    For the dispatcher inside an intake: ``inserted`` says that the transaction this runs in
+    inserted the case (see :func:`_apply`), and ``savepoint=False`` is for a caller whose own
+    savepoint is undone as a whole on any failure.
     """
     note = _note(note)
     if not unit.active:
@@ -562,7 +571,7 @@ def dispatch_case(
     if urgency is not None and urgency not in Urgency.values:
         raise ValidationError(_("Unknown urgency %(value)r.") % {"value": urgency})
     with transaction.atomic(savepoint=savepoint):
-        current = locked or Case.objects.select_for_update().get(pk=case.pk)
+        current = _fresh(case) if inserted else Case.objects.select_for_update().get(pk=case.pk)
         # The case's categories are read only when none is given (the dispatcher gives one).
         chosen = category or current.category or current.reported_category
         if urgency:
@@ -585,6 +594,7 @@ def dispatch_case(
             "dispatch",
             actor=actor,
             locked=current,
+            inserted=inserted,
             changes={
                 "unit": unit,
                 "category": chosen,

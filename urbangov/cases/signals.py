@@ -10,7 +10,9 @@ case_submitted = Signal()
 case_transitioned = Signal()
 
 # Sent inside the transaction of every new case and every transition, before it commits;
-# kwargs: case, and created (True for a new case, its rows written). For work that must
-# commit with the change or not at all (the evaluation's queue of changed cases, inline
-# dispatch of a new case); a receiver that raises undoes the change.
+# kwargs: case, created (True for a new case, its rows written) and, for a transition,
+# inserted (True when the same transaction inserted the case: the dispatcher inside the
+# intake, whose case_written(created=True) went out already). For work that must commit with
+# the change or not at all (the evaluation's queue of changed cases, inline dispatch of a new
+# case); a receiver that raises undoes the change.
 case_written = Signal()

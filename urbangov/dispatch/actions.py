@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -111,10 +110,10 @@ def apply(assessment: Assessment) -> Decision:
         return _act(assessment)
 
 
-def _act(assessment: Assessment, locked: Case | None = None) -> Decision:
+def _act(assessment: Assessment, inserted: bool = False) -> Decision:
     """:func:`apply`'s work, inside a transaction or savepoint the caller opened, which is
     undone as a whole on any failure (so the transition takes no savepoint of its own).
-    ``locked``: the case's row as this transaction holds it (inserted by it)."""
+    ``inserted``: this transaction inserted the case."""
     case = assessment.case
     best = assessment.best
     urgency = Urgency.EMERGENCY if assessment.emergency else None
@@ -136,12 +135,12 @@ def _act(assessment: Assessment, locked: Case | None = None) -> Decision:
             category=table.category_rows.get(category_id) or Category.objects.get(pk=category_id),
             urgency=urgency,
             via=via,
-            locked=locked,
+            inserted=inserted,
             savepoint=False,
         )
     else:
         cases.triage_case(
-            case, actor=None, urgency=urgency, data=via, locked=locked, savepoint=False
+            case, actor=None, urgency=urgency, data=via, inserted=inserted, savepoint=False
         )
     return decision
 
@@ -195,16 +194,15 @@ def dispatch_now(case: Case, *, inserted: bool = False) -> Decision | None:
     submitted and the worker's job decides it. Called outside a transaction, it opens one.
 
     ``inserted``: the case was inserted by the transaction this runs in, which therefore
-    holds its row and its every field as ``case`` has them; the row is not read again."""
+    holds its row and its every field as ``case`` has them; the row is not read again, and
+    ``case`` takes the dispatch's changes once they are written."""
     try:
         if case.status != Status.SUBMITTED:
             return None
         # Should another worker have taken the case meanwhile (a call after the intake
-        # committed), the transition locks the row, checks its status and refuses. A copy
-        # stands for the row, so that ``case`` changes only once the dispatch is written.
-        locked = copy.copy(case) if inserted else None
+        # committed), the transition locks the row, checks its status and refuses.
         with transaction.atomic():
-            return _act(assess([case])[0], locked=locked)
+            return _act(assess([case])[0], inserted=inserted)
     except TransitionError:
         return None
     except Exception:

@@ -22,9 +22,13 @@ class SupervisionConfig(AppConfig):
         from urbangov.supervision import checks  # noqa: F401  (registers the system check)
 
 
-def _written(sender: Any, case: Any, **kwargs: Any) -> None:
+def _written(sender: Any, case: Any, inserted: bool = False, **kwargs: Any) -> None:
     from urbangov.supervision.actions import mark_dirty
 
+    if inserted:
+        # A transition in the transaction that inserted the case, which queued it then: no
+        # fold can read the queue before this commits, so once is enough.
+        return
     mark_dirty([case.pk])
 
 
