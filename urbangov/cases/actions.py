@@ -440,7 +440,7 @@ def _apply(
     """
     transition = TRANSITIONS[name]
     if locked is None:
-        locked = _fresh(case) if inserted else Case.objects.select_for_update().get(pk=case.pk)
+        locked = _lock(case, inserted)
     if locked.status not in transition.sources:
         raise TransitionError(locked, name, locked.status)
     extra = check(locked) if check is not None else None
@@ -480,10 +480,11 @@ def _apply(
     return locked
 
 
-def _fresh(case: Case) -> Case:
-    """The row of a case this transaction inserted, without reading it: a copy of ``case``,
-    so that ``case`` takes the transition's changes only once they are all written."""
-    return copy.copy(case)
+def _lock(case: Case, inserted: bool = False) -> Case:
+    """The case's row, locked for this transaction. Where this transaction inserted the case
+    it holds the row already, as ``case`` has it: a copy of ``case`` then, not read again, so
+    that ``case`` takes the transition's changes only once they are all written."""
+    return copy.copy(case) if inserted else Case.objects.select_for_update().get(pk=case.pk)
 
 
 @dataclass
@@ -571,7 +572,7 @@ def dispatch_case(
     if urgency is not None and urgency not in Urgency.values:
         raise ValidationError(_("Unknown urgency %(value)r.") % {"value": urgency})
     with transaction.atomic(savepoint=savepoint):
-        current = _fresh(case) if inserted else Case.objects.select_for_update().get(pk=case.pk)
+        current = _lock(case, inserted)
         # The case's categories are read only when none is given (the dispatcher gives one).
         chosen = category or current.category or current.reported_category
         if urgency:
