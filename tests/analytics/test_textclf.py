@@ -9,6 +9,7 @@ import io
 import json
 import math
 import random
+import unicodedata
 
 import numpy as np
 import pytest
@@ -84,6 +85,10 @@ def test_normalising_many_at_once_equals_one_by_one() -> None:
         ]
         assert textclf.normalise_all(texts) == [textclf.normalise(t) for t in texts], texts
     assert textclf.normalise_all(["ᄀ", "ᅡ"]) == ["ᄀ", "ᅡ"]  # never composed across texts
+    # The joined texts' NFKC, done part by part, is unicodedata's over the whole.
+    for _ in range(3000):
+        joined = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12)))
+        assert textclf._nfkc(joined) == unicodedata.normalize("NFKC", joined), joined
 
 
 def corpus(seed: int = 1, n: int = 50) -> tuple[list[str], list[str], list[str]]:

@@ -128,10 +128,23 @@ def normalise(text: str) -> str:
     # by a table first, most texts then pass NFKC's quick check and skip the full pass.
     # Replaced match by match: a text holds a few full-width marks among hundreds of
     # characters, and this costs half of ``str.translate`` over every character.
-    text = _FULL_WIDTH_CHAR.sub(lambda m: _FULL_WIDTH[m.group()], text)
-    if not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
+    text = _nfkc(_FULL_WIDTH_CHAR.sub(lambda m: _FULL_WIDTH[m.group()], text))
     return _SPACE.sub(" ", _CONTROL.sub(" ", text.lower())).strip()
+
+
+def _nfkc(text: str) -> str:
+    """NFKC, with the full pass only over the texts that need it where several are joined
+    (:func:`normalise_all`): one text in a dozen holds a no-break space or an ellipsis, and
+    one such text among a few dozen made the whole of them pay for it."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    if _JOIN not in text:
+        return unicodedata.normalize("NFKC", text)
+    # The same result: the joining character is a starter that nothing composes with.
+    return _JOIN.join(
+        part if unicodedata.is_normalized("NFKC", part) else unicodedata.normalize("NFKC", part)
+        for part in text.split(_JOIN)
+    )
 
 
 # Joins texts for :func:`normalise_all`: a private-use character, which NFKC, lower case and
