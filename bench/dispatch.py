@@ -3,7 +3,8 @@
 what dispatch costs per case inside a request and in the worker.
 
     .venv/bin/python bench/dispatch.py [--data FILE] [--folds 5] [--ablation] [--jieba]
-                                       [--inline 500] [--worker 2000] [--sqlite | --postgres | --both]
+                                       [--inline 500] [--worker 2000] [--backlog 0]
+                                       [--sqlite | --postgres | --both]
                                        [--skip-quality] [--skip-inline]
 
 1. **Quality** on the Teddy Cup 2020 messages (``/work/shared/data/teddy_cup_2020c/
@@ -19,7 +20,8 @@ what dispatch costs per case inside a request and in the worker.
 2. **Inline dispatch** (``URBANGOV_DISPATCH_INLINE``): a fresh database per backend (SQLite
    file; PostgreSQL ``urbangov_bench_dispatch``, dropped and created), a city of 100 grid
    cells, the 7 classes as categories each answered for by a department, the whole-set model
-   registered and activated; then ``--inline`` cases submitted one by one with the dispatcher
+   registered and activated; ``--backlog`` open cases of the last 72 hours spread over the
+   city (what the duplicate search looks through in a busy city); then ``--inline`` cases submitted one by one with the dispatcher
    timed inside the request (inside the intake's transaction, as ``actions.on_written`` runs
    it): p50/p90/p99/max of the time it adds; and the whole intake with and without it. Then ``--worker`` cases submitted without it and decided by the worker's job
    (``dispatch_submitted``): cases per second.
@@ -390,6 +392,28 @@ actions.activate(actor=None, version=version, reason="bench")
 rnd = random.Random(1)
 texts = spec["texts"]
 
+# A backlog: the open cases of a busy city's last three days, for the duplicate search to
+# look through (bulk-loaded, as an import would; then the statistics a running database keeps).
+if spec["backlog"]:
+    from datetime import timedelta
+    from django.db import connection
+    from django.utils import timezone
+    units = {u.code: u for u in Unit.objects.all()}
+    categories = list(Category.objects.all())
+    now = timezone.now()
+    batch = []
+    for i in range(spec["backlog"]):
+        t, x = texts[(7 * i + 3) % len(texts)]
+        category = categories[i % len(categories)]
+        batch.append(Case(channel=Channel.PHONE, title=t[:200], text=(x or t)[:5000],
+                          lat=rnd.uniform(Y0 + 0.001, Y1 - 0.001), lon=rnd.uniform(X0 + 0.001, X1 - 0.001),
+                          status=Status.DISPATCHED, category=category, unit=units[f"U{category.code}"],
+                          created_at=now - timedelta(seconds=rnd.uniform(60, 72 * 3600))))
+    Case.objects.bulk_create(batch, batch_size=2000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"backlog: {len(batch)} open cases", file=sys.stderr)
+
 def submission(i):
     t, x = texts[i % len(texts)]
     return Submission(channel=Channel.APP, title=t[:200], text=(x or t)[:5000],
@@ -417,8 +441,8 @@ total = []
 for i in range(spec["inline"]):
     t0 = time.perf_counter(); submit(5000 + i); total.append(time.perf_counter() - t0)
 signals.case_written.disconnect(dispatch_uid="bench.inline")
-decided = Case.objects.exclude(status=Status.SUBMITTED).count()
-automatic = Case.objects.filter(status=Status.DISPATCHED).count()
+decided = Case.objects.filter(channel=Channel.APP).exclude(status=Status.SUBMITTED).count()
+automatic = Case.objects.filter(channel=Channel.APP, status=Status.DISPATCHED).count()
 
 # The worker: submitted cases decided in batches by the periodic job.
 actions.dispatch_submitted(limit=100000)  # whatever is left over
@@ -471,6 +495,7 @@ def inline(
                 "texts": sample,
                 "inline": args.inline,
                 "worker": args.worker,
+                "backlog": args.backlog,
             },
             ensure_ascii=False,
         ),
@@ -496,7 +521,7 @@ def inline(
         else:
             env.pop("DATABASE_URL", None)
         print(
-            f"inline/{backend}: {args.inline} cases with and without the dispatcher in the request, then {args.worker} for the worker",
+            f"inline/{backend}: {args.backlog} open cases loaded, {args.inline} cases with and without the dispatcher in the request, then {args.worker} for the worker",
             flush=True,
         )
         load0 = loadavg()
@@ -515,6 +540,7 @@ def inline(
         ms = lambda xs, q: round(1000 * percentile(xs, q), 2)  # noqa: E731
         result = {
             "cases": args.inline,
+            "backlog": args.backlog,
             "added_ms": {
                 "p50": ms(raw["added"], 0.5),
                 "p90": ms(raw["added"], 0.9),
@@ -551,6 +577,12 @@ def main() -> None:
     parser.add_argument("--jieba", action="store_true")
     parser.add_argument("--inline", type=int, default=500)
     parser.add_argument("--worker", type=int, default=2000)
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=0,
+        help="open cases of the last 72 hours loaded before timing (the duplicate search's haystack)",
+    )
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG))
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--sqlite", dest="backend", action="store_const", const="sqlite")
