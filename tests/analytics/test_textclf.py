@@ -13,6 +13,7 @@ import unicodedata
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
@@ -285,3 +286,25 @@ def test_plain_vectors_are_unit_cosines() -> None:
     m = textclf.plain_vectors(["水管漏水", "水管漏水", "噪音扰民"])
     sims = (m @ m.T).toarray()
     assert sims[0, 1] == pytest.approx(1.0) and sims[0, 2] == pytest.approx(0.0)
+
+
+def test_similarities_to_the_first_row_are_its_dot_products() -> None:
+    rng = np.random.default_rng(11)
+    for n_rows, n_cols, density in ((1, 5, 0.5), (6, 50, 0.3), (40, 400_000, 0.001), (5, 30, 0.0)):
+        matrix = sp.random(n_rows, n_cols, density=density, format="csr", random_state=rng)
+        # Columns out of order within rows, as a matrix built by hand may hold them.
+        matrix.has_sorted_indices = False
+        for r in range(n_rows):
+            start, stop = matrix.indptr[r], matrix.indptr[r + 1]
+            flip = slice(start, stop)
+            matrix.indices[flip] = matrix.indices[flip][::-1]
+            matrix.data[flip] = matrix.data[flip][::-1]
+        dense = matrix.toarray()
+        expected = dense[1:] @ dense[0]
+        got = textclf.similarities_to_first(matrix)
+        assert got.shape == (n_rows - 1,)
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    texts = ["幸福路漏水", "幸福路水管漏水", "晚上噪音", "幸福路漏水"]
+    vectors = textclf.plain_vectors(texts)
+    got = textclf.similarities_to_first(vectors)
+    assert got[2] == pytest.approx(1.0) and got[1] == 0.0 and 0.3 < got[0] < 1

@@ -1161,6 +1161,29 @@ def cross_validate(
 # --- similarity without a model -------------------------------------------------------------
 
 
+def similarities_to_first(vectors: sp.csr_matrix) -> NDArray[np.float64]:
+    """The dot product of each row after the first with the first: for unit-length rows
+    (:meth:`Model.similarity_vectors`, :func:`plain_vectors`), their cosine similarity.
+
+    Done on the arrays: scipy's product with the first row transposed builds an index as long
+    as the vocabulary (hundreds of thousands of columns) for a handful of rows."""
+    indptr, indices, data = vectors.indptr, vectors.indices, vectors.data
+    n = vectors.shape[0] - 1
+    if n <= 0:
+        return np.zeros(0)
+    order = np.argsort(indices[indptr[0] : indptr[1]], kind="stable")
+    columns = indices[indptr[0] : indptr[1]][order]
+    values = data[indptr[0] : indptr[1]][order]
+    rest_columns, rest_values = indices[indptr[1] :], data[indptr[1] :]
+    if not len(columns) or not len(rest_columns):
+        return np.zeros(n)
+    at = np.minimum(np.searchsorted(columns, rest_columns), len(columns) - 1)
+    hit = columns[at] == rest_columns
+    rows = np.repeat(np.arange(n), np.diff(indptr[1:]))
+    sums = np.bincount(rows[hit], weights=rest_values[hit] * values[at[hit]], minlength=n)
+    return sums.astype(np.float64, copy=False)
+
+
 def plain_vectors(texts: Sequence[str], ngrams: tuple[int, int] = (1, 3)) -> sp.csr_matrix:
     """Unit-length rows of sublinear term frequencies over the texts' own character n-grams
     (no idf, no trained vocabulary): their dot product is the cosine similarity of two texts,
