@@ -40,11 +40,15 @@ def _fast_password_hashing(settings: Any) -> None:
 @pytest.fixture(autouse=True)
 def _fresh_process_caches() -> None:
     # Rolled-back test data leaves no signal behind; start every test with a fresh area index
-    # and SLA table.
+    # and SLA table, and no text vectors kept from another test's model.
+    from django.core.cache import caches
+
+    from urbangov.dispatch.engine import VECTOR_CACHE
     from urbangov.org import geo, models
 
     geo.invalidate()
     models.forget_sla()
+    caches[VECTOR_CACHE].clear()
 
 
 @dataclass

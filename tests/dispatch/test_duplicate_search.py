@@ -1,7 +1,8 @@
 """The duplicate search reads the open cases near a new one through an index on a coarse cell
 of the point (cases migration 0003): the cells it asks for must hold every point of its box,
 as the database itself computes the cell, on SQLite and on PostgreSQL alike (one rounds the
-float to an integer, the other cuts it); and the database must use that index."""
+float to an integer, the other cuts it); and the database must use that index. The texts'
+vectors are kept in a cache between searches: what comes out of it is what the model makes."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import random
 from datetime import timedelta
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django.utils import timezone
 
+from urbangov.algorithms.models import AlgorithmVersion
 from urbangov.cases.models import Case, Channel, Status
-from urbangov.dispatch import engine
+from urbangov.dispatch import classifier, engine
 
 pytestmark = pytest.mark.django_db
 
@@ -135,6 +138,7 @@ def test_a_case_across_a_cells_edge_is_found_as_a_duplicate() -> None:
         found = engine.find_duplicate(second, None, None)
         assert found is not None and found.case_id == first.pk
         assert found.distance_m is not None and 40 < found.distance_m < 60
+        assert found.hours == pytest.approx(1.0)  # the first came in an hour before
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT {engine.CELL_SQL} FROM cases_case c WHERE c.id IN (%s, %s)",  # noqa: S608
@@ -144,3 +148,36 @@ def test_a_case_across_a_cells_edge_is_found_as_a_duplicate() -> None:
                 crossed.append(edge)
     # The pairs do straddle this database's edge: one of them lies in two cells.
     assert crossed == [31.205 if connection.vendor == "postgresql" else 31.21]
+
+
+def test_kept_vectors_are_the_models_own_and_are_read_back(
+    model_in_service: AlgorithmVersion,
+) -> None:
+    loaded = classifier.current()
+    assert loaded is not None and loaded.version == model_in_service
+    texts = [
+        "幸福路12号楼下水管漏水，水流了一地",
+        "晚上广场舞噪音太大影响休息\xa0…",  # one that takes NFKC's full pass
+        "",
+        "the gas meter reading is wrong",
+        "幸福路12号楼下水管漏水，水流了一地",  # the same text twice: one key
+    ]
+    direct = loaded.model.similarity_vectors([""] * len(texts), texts)
+    cache = caches[engine.VECTOR_CACHE]
+    cold = engine.similarity_vectors(loaded, texts)
+    warm = engine.similarity_vectors(loaded, texts)
+    for got in (cold, warm):
+        assert got.shape == direct.shape
+        assert (got != direct).nnz == 0  # exactly: a duplicate's threshold must not move
+    # Each text kept, under the model's artefact.
+    kept = cache.get_many([engine.vector_key(model_in_service, t) for t in texts])
+    assert len(kept) == 4  # the same text twice is one key
+    # What is kept is what is read: a vector put in place of one text's is the one used.
+    gas, leak = (
+        engine.vector_key(model_in_service, texts[3]),
+        engine.vector_key(model_in_service, texts[0]),
+    )
+    cache.set(gas, cache.get(leak))
+    swapped = engine.similarity_vectors(loaded, [texts[3], texts[0]])
+    assert (swapped[0] @ swapped[1].T)[0, 0] == pytest.approx(1.0)
+    assert (direct[3] @ direct[0].T)[0, 0] < 0.2

@@ -11,16 +11,19 @@ acting on it is :mod:`urbangov.dispatch.actions`.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from django.conf import settings
+from django.core.cache import caches
 from django.db import connection
+from django.utils import timezone
 from numpy.typing import NDArray
 
 from urbangov.algorithms.models import AlgorithmVersion, Mode
@@ -278,10 +281,51 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * _EARTH_M * math.asin(min(1.0, math.sqrt(a)))
 
 
-def _vectors(model: textclf.Model | None, texts: list[str]) -> sp.csr_matrix:
-    if model is not None:
+# The texts' vectors are kept in this cache (the city's Redis where it runs one, else each
+# process's memory) for the duplicate window: an open case is compared with every later case
+# near it, and turning its text into a vector again each time cost most of the search in a
+# busy city. Keyed by the model's artefact and the text itself, so an edited text or another
+# model is simply another key.
+VECTOR_CACHE = "vectors"
+
+
+def vector_key(version: AlgorithmVersion, text: str) -> str:
+    """The cache key of a text's vector under a version's model."""
+    digest = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    return f"urbangov:simvec:{version.artefact_sha256[:32]}:{digest}"
+
+
+def similarity_vectors(loaded: classifier.Loaded | None, texts: list[str]) -> sp.csr_matrix:
+    """Unit-length rows, one per text, whose dot products are the texts' similarity: the
+    model's whole-text character block where a model is in service, else plain n-grams."""
+    if loaded is None:
+        return textclf.plain_vectors(texts)
+    model = loaded.model
+    if not loaded.version.artefact_sha256:
         return model.similarity_vectors([""] * len(texts), texts)
-    return textclf.plain_vectors(texts)
+    keys = [vector_key(loaded.version, t) for t in texts]
+    cache = caches[VECTOR_CACHE]
+    found: dict[str, Any] = cache.get_many(keys)
+    missing = [i for i, key in enumerate(keys) if key not in found]
+    if missing:
+        fresh = model.similarity_vectors([""] * len(missing), [texts[i] for i in missing])
+        made = {}
+        for row, i in enumerate(missing):
+            start, stop = fresh.indptr[row], fresh.indptr[row + 1]
+            made[keys[i]] = (fresh.indices[start:stop].astype(np.int32), fresh.data[start:stop])
+        cache.set_many(made, timeout=int(float(setting("DUPLICATE_HOURS", 72)) * 3600))
+        found.update(made)
+    rows = [found[key] for key in keys]
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(columns) for columns, _data in rows], out=indptr[1:])
+    return sp.csr_matrix(
+        (
+            np.concatenate([data for _columns, data in rows]),
+            np.concatenate([columns for columns, _data in rows]),
+            indptr,
+        ),
+        shape=(len(rows), model.blocks[0].size),
+    )
 
 
 # A coarse cell of a point, 0.01 degree a side (about 1.1 km north-south), for the index
@@ -356,7 +400,7 @@ def candidates_query(case: Case, located: AreaInfo | None) -> tuple[str, list[An
         return None  # nowhere to compare with
     sql = (
         f"SELECT c.{q('id')}, c.{q('tracking_code')}, c.{q('title')}, c.{q('text')}, "  # noqa: S608 (names from our models; values are parameters)
-        f"c.{q('lat')}, c.{q('lon')} FROM {q(Case._meta.db_table)} c "
+        f"c.{q('lat')}, c.{q('lon')}, c.{q('created_at')} FROM {q(Case._meta.db_table)} c "
         f"WHERE {' AND '.join(where)} "
         f"ORDER BY c.{q('created_at')} DESC, c.{q('id')} DESC LIMIT 200"
     )
@@ -364,7 +408,7 @@ def candidates_query(case: Case, located: AreaInfo | None) -> tuple[str, list[An
 
 
 def find_duplicate(
-    case: Case, located: AreaInfo | None, model: textclf.Model | None
+    case: Case, located: AreaInfo | None, loaded: classifier.Loaded | None
 ) -> Duplicate | None:
     """The open case most like ``case`` in text among those reported shortly before it
     close by, if it is alike enough."""
@@ -379,8 +423,8 @@ def find_duplicate(
     if not rows:
         return None
     texts = [f"{case.title} {case.text}"] + [f"{r[2]} {r[3]}" for r in rows]
-    vectors = _vectors(model, texts)
-    similarity = np.asarray((vectors[1:] @ vectors[0].T).todense()).ravel()
+    vectors = similarity_vectors(loaded, texts)
+    similarity = textclf.similarities_to_first(vectors)
     best = int(np.argmax(similarity))
     if similarity[best] < needed:
         return None
@@ -392,7 +436,9 @@ def find_duplicate(
     )
     if far is not None and far > metres:
         return None
-    created = Case.objects.filter(pk=r[0]).values_list("created_at", flat=True).get()
+    created = r[6]
+    if timezone.is_naive(created):  # SQLite's, stored in UTC
+        created = timezone.make_aware(created, UTC)
     return Duplicate(
         case_id=r[0],
         tracking_code=r[1],
@@ -459,7 +505,7 @@ def assess(cases: Sequence[Case]) -> list[Assessment]:
             and suggestions[0].category.urgency == Urgency.EMERGENCY
             and (suggestions[0].probability or 0.0) >= 0.5
         )
-        duplicate = find_duplicate(case, located, model)
+        duplicate = find_duplicate(case, located, loaded)
         threshold: float | None = None
         held: list[str] = []
         if model is None:

@@ -15,7 +15,7 @@ from urbangov.algorithms.queries import Thread, threads_about
 from urbangov.analytics import textclf
 from urbangov.cases.models import Case, Status
 from urbangov.cases.queries import scoped
-from urbangov.dispatch import classifier, explain, permissions, routing
+from urbangov.dispatch import classifier, engine, explain, permissions, routing
 from urbangov.dispatch.actions import options, overturned_unit
 
 
@@ -136,13 +136,8 @@ def similar_cases(user: Any, case: Case, category: str, limit: int = 3) -> list[
     if not rows:
         return []
     texts = [f"{case.title} {case.text}"] + [f"{r[2]} {r[3]}" for r in rows]
-    loaded = classifier.current()
-    vectors = (
-        loaded.model.similarity_vectors([""] * len(texts), texts)
-        if loaded is not None
-        else textclf.plain_vectors(texts)
-    )
-    similarity = np.asarray((vectors[1:] @ vectors[0].T).todense()).ravel()
+    vectors = engine.similarity_vectors(classifier.current(), texts)
+    similarity = textclf.similarities_to_first(vectors)
     order = np.argsort(-similarity)[:limit]
     return [
         Similar(rows[i][0], rows[i][1], rows[i][2], rows[i][4] or "—", float(similarity[i]))
