@@ -420,7 +420,7 @@ if spec["backlog"]:
         from urbangov.dispatch import classifier, engine
         loaded = classifier.current()
         for start in range(0, len(batch), 500):
-            engine.similarity_vectors(loaded, [f"{c.title} {c.text}" for c in batch[start:start + 500]])
+            engine.similarity_vectors(loaded, [c.title for c in batch[start:start + 500]], [c.text for c in batch[start:start + 500]])
     print(f"backlog: {len(batch)} open cases, vectors kept: {spec['warm']}", file=sys.stderr)
 
 def submission(i):

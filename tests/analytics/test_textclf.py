@@ -308,3 +308,18 @@ def test_similarities_to_the_first_row_are_its_dot_products() -> None:
     vectors = textclf.plain_vectors(texts)
     got = textclf.similarities_to_first(vectors)
     assert got[2] == pytest.approx(1.0) and got[1] == 0.0 and 0.3 < got[0] < 1
+
+
+def test_parts_made_once_serve_explain_and_similarity_alike(model: textclf.Model) -> None:
+    titles, texts, _labels = corpus(seed=4, n=12)
+    parts = model.parts(titles, texts)
+    shared = model.explain(titles, texts, parts=parts)
+    alone = model.explain(titles, texts)
+    assert [(p.label, p.top, p.features) for p in shared] == [
+        (p.label, p.top, p.features) for p in alone
+    ]
+    own = model.similarity_vectors(titles, texts, parts=parts)
+    made = model.similarity_vectors(titles, texts)
+    assert (own != made).nnz == 0
+    # The shared matrix is left as it was for whoever else reads it.
+    assert (parts[0] != model.parts(titles, texts)[0]).nnz == 0

@@ -155,29 +155,34 @@ def test_kept_vectors_are_the_models_own_and_are_read_back(
 ) -> None:
     loaded = classifier.current()
     assert loaded is not None and loaded.version == model_in_service
+    titles = ["漏水", "", "", "gas", "漏水", ""]
     texts = [
         "幸福路12号楼下水管漏水，水流了一地",
         "晚上广场舞噪音太大影响休息\xa0…",  # one that takes NFKC's full pass
         "",
         "the gas meter reading is wrong",
-        "幸福路12号楼下水管漏水，水流了一地",  # the same text twice: one key
+        "幸福路12号楼下水管漏水，水流了一地",  # the same title and text again: one key
+        "幸福路12号楼下水管漏水，水流了一地",  # the same text without the title: another
     ]
-    direct = loaded.model.similarity_vectors([""] * len(texts), texts)
+    direct = loaded.model.similarity_vectors(titles, texts)
     cache = caches[engine.VECTOR_CACHE]
-    cold = engine.similarity_vectors(loaded, texts)
-    warm = engine.similarity_vectors(loaded, texts)
+    cold = engine.similarity_vectors(loaded, titles, texts)
+    warm = engine.similarity_vectors(loaded, titles, texts)
     for got in (cold, warm):
         assert got.shape == direct.shape
         assert (got != direct).nnz == 0  # exactly: a duplicate's threshold must not move
-    # Each text kept, under the model's artefact.
-    kept = cache.get_many([engine.vector_key(model_in_service, t) for t in texts])
-    assert len(kept) == 4  # the same text twice is one key
+    # Each kept, under the model's artefact.
+    keys = [engine.vector_key(model_in_service, t, x) for t, x in zip(titles, texts, strict=True)]
+    assert len(cache.get_many(keys)) == 5
+    # The row the assessment made with its prediction stands for the first text, and is kept.
+    cache.clear()
+    parts = loaded.model.parts(titles[:1], texts[:1])
+    own = loaded.model.similarity_vectors(titles[:1], texts[:1], parts=parts)
+    assert (own != direct[0]).nnz == 0
+    given = engine.similarity_vectors(loaded, titles[:2], texts[:2], first=own[0])
+    assert (given != direct[:2]).nnz == 0 and cache.get(keys[0]) is not None
     # What is kept is what is read: a vector put in place of one text's is the one used.
-    gas, leak = (
-        engine.vector_key(model_in_service, texts[3]),
-        engine.vector_key(model_in_service, texts[0]),
-    )
-    cache.set(gas, cache.get(leak))
-    swapped = engine.similarity_vectors(loaded, [texts[3], texts[0]])
+    cache.set(keys[3], cache.get(keys[0]))
+    swapped = engine.similarity_vectors(loaded, [titles[3], titles[0]], [texts[3], texts[0]])
     assert (swapped[0] @ swapped[1].T)[0, 0] == pytest.approx(1.0)
     assert (direct[3] @ direct[0].T)[0, 0] < 0.2

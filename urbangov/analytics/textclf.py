@@ -524,12 +524,27 @@ class Model:
         """Each block's matrix (rows: texts)."""
         return [b.transform(titles if b.source == "title" else alls) for b in self.blocks]
 
-    def similarity_vectors(self, titles: Sequence[str], texts: Sequence[str]) -> sp.csr_matrix:
+    def parts(self, titles: Sequence[str], texts: Sequence[str]) -> list[sp.csr_matrix]:
+        """Each block's matrix of the texts, for :meth:`explain` and
+        :meth:`similarity_vectors` to share where both are wanted."""
+        return self._parts(*self._inputs(titles, texts))
+
+    def similarity_vectors(
+        self,
+        titles: Sequence[str],
+        texts: Sequence[str],
+        *,
+        parts: list[sp.csr_matrix] | None = None,
+    ) -> sp.csr_matrix:
         """Unit-length rows of the whole-text character block: their dot product is the
-        cosine similarity of two texts, for near-duplicates and similar past cases."""
-        _t, a = self._inputs(titles, texts)
+        cosine similarity of two texts, for near-duplicates and similar past cases.
+        ``parts``: the texts' :meth:`parts`, where already made."""
         block = self.blocks[0]
-        matrix = block.transform(a)
+        if parts is None:
+            _t, a = self._inputs(titles, texts)
+            matrix = block.transform(a)
+        else:
+            matrix = parts[0].copy()
         if block.weight not in (0.0, 1.0):
             matrix.data /= block.weight
         return matrix
@@ -556,7 +571,7 @@ class Model:
         return total + self.intercept
 
     def scores(self, titles: Sequence[str], texts: Sequence[str]) -> NDArray[np.float64]:
-        return self._block_scores(self._parts(*self._inputs(titles, texts)))
+        return self._block_scores(self.parts(titles, texts))
 
     def predict_proba(self, titles: Sequence[str], texts: Sequence[str]) -> NDArray[np.float64]:
         return _softmax(self.scores(titles, texts), self.temperature)
@@ -573,6 +588,7 @@ class Model:
         top: int = 3,
         features: int = 5,
         evidence: NDArray[np.float64] | None = None,
+        parts: list[sp.csr_matrix] | None = None,
     ) -> list[Prediction]:
         """For each text: the top labels with calibrated probabilities, and the features
         that pushed it towards the first.
@@ -580,8 +596,10 @@ class Model:
         ``evidence`` (texts × classes), where given, is what is known besides the text, as
         the likelihood of that knowledge under each class: the probabilities are multiplied
         by it and normalised again (Bayes' rule). A class with evidence 0 is ruled out.
+        ``parts``: the texts' :meth:`parts`, where already made.
         """
-        parts = self._parts(*self._inputs(titles, texts))
+        if parts is None:
+            parts = self.parts(titles, texts)
         proba = _softmax(self._block_scores(parts), self.temperature)
         if evidence is not None:
             if evidence.shape != proba.shape:

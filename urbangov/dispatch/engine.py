@@ -289,32 +289,43 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 VECTOR_CACHE = "vectors"
 
 
-def vector_key(version: AlgorithmVersion, text: str) -> str:
+def vector_key(version: AlgorithmVersion, title: str, text: str) -> str:
     """The cache key of a text's vector under a version's model."""
-    digest = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    digest = hashlib.blake2b(f"{title}\x00{text}".encode(), digest_size=16).hexdigest()
     return f"urbangov:simvec:{version.artefact_sha256[:32]}:{digest}"
 
 
-def similarity_vectors(loaded: classifier.Loaded | None, texts: list[str]) -> sp.csr_matrix:
+def similarity_vectors(
+    loaded: classifier.Loaded | None,
+    titles: list[str],
+    texts: list[str],
+    *,
+    first: sp.csr_matrix | None = None,
+) -> sp.csr_matrix:
     """Unit-length rows, one per text, whose dot products are the texts' similarity: the
-    model's whole-text character block where a model is in service, else plain n-grams."""
+    model's whole-text character block where a model is in service, else plain n-grams.
+    ``first``: the first text's row, where already made (it is kept, not made again)."""
     if loaded is None:
-        return textclf.plain_vectors(texts)
+        return textclf.plain_vectors([f"{t} {x}" for t, x in zip(titles, texts, strict=True)])
     model = loaded.model
     if not loaded.version.artefact_sha256:
-        return model.similarity_vectors([""] * len(texts), texts)
-    keys = [vector_key(loaded.version, t) for t in texts]
+        return model.similarity_vectors(titles, texts)
+    keys = [vector_key(loaded.version, t, x) for t, x in zip(titles, texts, strict=True)]
     cache = caches[VECTOR_CACHE]
     found: dict[str, Any] = cache.get_many(keys)
+    made = {}
+    if first is not None and keys[0] not in found:
+        made[keys[0]] = (first.indices.astype(np.int32), first.data)
+        found.update(made)
     missing = [i for i, key in enumerate(keys) if key not in found]
     if missing:
-        fresh = model.similarity_vectors([""] * len(missing), [texts[i] for i in missing])
-        made = {}
+        fresh = model.similarity_vectors([titles[i] for i in missing], [texts[i] for i in missing])
         for row, i in enumerate(missing):
             start, stop = fresh.indptr[row], fresh.indptr[row + 1]
             made[keys[i]] = (fresh.indices[start:stop].astype(np.int32), fresh.data[start:stop])
-        cache.set_many(made, timeout=int(float(setting("DUPLICATE_HOURS", 72)) * 3600))
         found.update(made)
+    if made:
+        cache.set_many(made, timeout=int(float(setting("DUPLICATE_HOURS", 72)) * 3600))
     rows = [found[key] for key in keys]
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(columns) for columns, _data in rows], out=indptr[1:])
@@ -408,10 +419,14 @@ def candidates_query(case: Case, located: AreaInfo | None) -> tuple[str, list[An
 
 
 def find_duplicate(
-    case: Case, located: AreaInfo | None, loaded: classifier.Loaded | None
+    case: Case,
+    located: AreaInfo | None,
+    loaded: classifier.Loaded | None,
+    vector: sp.csr_matrix | None = None,
 ) -> Duplicate | None:
     """The open case most like ``case`` in text among those reported shortly before it
-    close by, if it is alike enough."""
+    close by, if it is alike enough. ``vector``: the case's own similarity row, where the
+    assessment already made it."""
     query = candidates_query(case, located)
     if query is None:
         return None
@@ -422,8 +437,9 @@ def find_duplicate(
         rows = cursor.fetchall()
     if not rows:
         return None
-    texts = [f"{case.title} {case.text}"] + [f"{r[2]} {r[3]}" for r in rows]
-    vectors = similarity_vectors(loaded, texts)
+    titles = [case.title] + [r[2] for r in rows]
+    texts = [case.text] + [r[3] for r in rows]
+    vectors = similarity_vectors(loaded, titles, texts, first=vector)
     similarity = textclf.similarities_to_first(vectors)
     best = int(np.argmax(similarity))
     if similarity[best] < needed:
@@ -468,22 +484,21 @@ def assess(cases: Sequence[Case]) -> list[Assessment]:
     if loaded is not None and not may_decide_automatically(loaded.version.algorithm_id):
         automatic_on = False
     predictions: list[textclf.Prediction | None] = [None] * len(cases)
+    own: sp.csr_matrix | None = None
     if model is not None:
         shares = model.info.get("reported_shares")
         evidence = np.vstack(
             [evidence_row(table, model.classes, c.reported_category_id, shares) for c in cases]
         )
+        titles, texts = [c.title for c in cases], [c.text for c in cases]
+        parts = model.parts(titles, texts)
         predictions = list(
-            model.explain(
-                [c.title for c in cases],
-                [c.text for c in cases],
-                top=TOP,
-                features=5,
-                evidence=evidence,
-            )
+            model.explain(titles, texts, top=TOP, features=5, evidence=evidence, parts=parts)
         )
+        # Each case's own row for the duplicate search: made once, with the prediction's.
+        own = model.similarity_vectors(titles, texts, parts=parts)
     out: list[Assessment] = []
-    for case, prediction in zip(cases, predictions, strict=True):
+    for i, (case, prediction) in enumerate(zip(cases, predictions, strict=True)):
         ranked: list[tuple[CategoryInfo, float | None]] = []
         if prediction is not None:
             ranked = [
@@ -505,7 +520,7 @@ def assess(cases: Sequence[Case]) -> list[Assessment]:
             and suggestions[0].category.urgency == Urgency.EMERGENCY
             and (suggestions[0].probability or 0.0) >= 0.5
         )
-        duplicate = find_duplicate(case, located, loaded)
+        duplicate = find_duplicate(case, located, loaded, own[i] if own is not None else None)
         threshold: float | None = None
         held: list[str] = []
         if model is None:

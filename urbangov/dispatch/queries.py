@@ -135,8 +135,9 @@ def similar_cases(user: Any, case: Case, category: str, limit: int = 3) -> list[
     )
     if not rows:
         return []
-    texts = [f"{case.title} {case.text}"] + [f"{r[2]} {r[3]}" for r in rows]
-    vectors = engine.similarity_vectors(classifier.current(), texts)
+    titles = [case.title] + [r[2] for r in rows]
+    texts = [case.text] + [r[3] for r in rows]
+    vectors = engine.similarity_vectors(classifier.current(), titles, texts)
     similarity = textclf.similarities_to_first(vectors)
     order = np.argsort(-similarity)[:limit]
     return [
