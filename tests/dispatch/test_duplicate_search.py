@@ -10,8 +10,10 @@ import random
 from datetime import timedelta
 
 import pytest
+import redis
 from django.core.cache import caches
 from django.db import connection
+from django.test import override_settings
 from django.utils import timezone
 
 from urbangov.algorithms.models import AlgorithmVersion
@@ -186,3 +188,26 @@ def test_kept_vectors_are_the_models_own_and_are_read_back(
     swapped = engine.similarity_vectors(loaded, [titles[3], titles[0]], [texts[3], texts[0]])
     assert (swapped[0] @ swapped[1].T)[0, 0] == pytest.approx(1.0)
     assert (direct[3] @ direct[0].T)[0, 0] < 0.2
+
+
+def test_an_unreachable_vector_cache_leaves_the_search_working(
+    model_in_service: AlgorithmVersion, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A Redis nobody listens on (port 9 is discard's, closed here): a real backend failing.
+    unreachable = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        engine.VECTOR_CACHE: {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+        },
+    }
+    loaded = classifier.current()
+    assert loaded is not None
+    titles, texts = ["", ""], ["幸福路12号楼下水管漏水", "幸福路12号楼下的水管漏水！"]
+    with override_settings(CACHES=unreachable):
+        with pytest.raises(redis.exceptions.ConnectionError):
+            caches[engine.VECTOR_CACHE].get("anything")
+        got = engine.similarity_vectors(loaded, titles, texts)
+    assert (got != loaded.model.similarity_vectors(titles, texts)).nnz == 0
+    assert "the vector cache cannot be read" in caplog.text
+    assert "the vector cache cannot be written" in caplog.text

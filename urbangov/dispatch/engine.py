@@ -12,6 +12,7 @@ acting on it is :mod:`urbangov.dispatch.actions`.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from urbangov.cases.models import OPEN_STATUSES, Case
 from urbangov.dispatch import classifier, emergency, routing
 from urbangov.dispatch.routing import AreaInfo, CategoryInfo, Route, Table
 from urbangov.org.models import Area, Urgency
+
+logger = logging.getLogger("urbangov.dispatch")
 
 TOP = 3
 
@@ -312,7 +315,13 @@ def similarity_vectors(
         return model.similarity_vectors(titles, texts)
     keys = [vector_key(loaded.version, t, x) for t, x in zip(titles, texts, strict=True)]
     cache = caches[VECTOR_CACHE]
-    found: dict[str, Any] = cache.get_many(keys)
+    # The cache only saves work: where it cannot be reached, the vectors are made here and the
+    # dispatcher goes on (a Redis outage must not stop cases being routed).
+    try:
+        found: dict[str, Any] = cache.get_many(keys)
+    except Exception:  # whatever the backend raises
+        logger.warning("dispatch: the vector cache cannot be read", exc_info=True)
+        found = {}
     made = {}
     if first is not None and keys[0] not in found:
         made[keys[0]] = (first.indices.astype(np.int32), first.data)
@@ -325,7 +334,10 @@ def similarity_vectors(
             made[keys[i]] = (fresh.indices[start:stop].astype(np.int32), fresh.data[start:stop])
         found.update(made)
     if made:
-        cache.set_many(made, timeout=int(float(setting("DUPLICATE_HOURS", 72)) * 3600))
+        try:
+            cache.set_many(made, timeout=int(float(setting("DUPLICATE_HOURS", 72)) * 3600))
+        except Exception:
+            logger.warning("dispatch: the vector cache cannot be written", exc_info=True)
     rows = [found[key] for key in keys]
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(columns) for columns, _data in rows], out=indptr[1:])
