@@ -10,6 +10,7 @@ from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangov import db
 from urbangov.algorithms import impact
 from urbangov.algorithms.models import (
     Activation,
@@ -129,7 +130,7 @@ def may_decide_automatically(algorithm_id: int) -> bool:
         f"ORDER BY i.{q('created_at')} DESC, i.{q('id')} DESC LIMIT 1) "
         f"FROM {q(Algorithm._meta.db_table)} a WHERE a.{q('id')} = %s"
     )
-    with connection.cursor() as cursor:
+    with db.cursor(connection) as cursor:
         cursor.execute(sql, [algorithm_id])
         found = cursor.fetchone()
     if found is None:

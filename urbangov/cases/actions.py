@@ -452,7 +452,7 @@ def _apply(
     fields = {"status": transition.target or locked.status, "updated_at": now, **(changes or {})}
     for attr, value in fields.items():
         setattr(locked, attr, value)
-    locked.save(update_fields=list(fields))
+    db.update(locked, list(fields))  # Case has no save() override and no save signals
     if from_status == Status.ACCEPTED and locked.status != Status.ACCEPTED:
         # The unit no longer holds the case: a request for more time has nothing left to ask.
         ExtensionRequest.objects.filter(case=locked, status=ExtensionStatus.PENDING).update(

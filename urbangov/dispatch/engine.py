@@ -27,6 +27,7 @@ from django.db import connection
 from django.utils import timezone
 from numpy.typing import NDArray
 
+from urbangov import db
 from urbangov.algorithms.models import AlgorithmVersion, Mode
 from urbangov.analytics import textclf
 from urbangov.cases.models import OPEN_STATUSES, Case
@@ -410,8 +411,12 @@ def candidates_query(case: Case, located: AreaInfo | None) -> tuple[str, list[An
         where += [f"c.{q('lat')} BETWEEN %s AND %s", f"c.{q('lon')} BETWEEN %s AND %s"]
         params += [south, north, west, east]
         cells = place_cells(south, north, west, east)
-        if cells is not None:
-            # The cells' index (cases migration 0003) instead of every case of those days.
+        if cells is not None and connection.vendor == "postgresql":
+            # The cells' index (cases migration 0003) instead of every case of those days;
+            # as one array, so that the statement's text is always the same (db.cursor).
+            where.append(f"{CELL_SQL} = ANY(%s)")
+            params.append(cells)
+        elif cells is not None:
             where.append(f"{CELL_SQL} IN ({', '.join(str(k) for k in cells)})")
     elif located is not None:
         # Everywhere under the area: its path as a prefix, as the ORM's startswith does it.
@@ -444,7 +449,7 @@ def find_duplicate(
         return None
     metres = float(setting("DUPLICATE_METERS", 300))
     needed = float(setting("DUPLICATE_SIMILARITY", 0.6))
-    with connection.cursor() as cursor:
+    with db.cursor(connection) as cursor:
         cursor.execute(*query)
         rows = cursor.fetchall()
     if not rows:
