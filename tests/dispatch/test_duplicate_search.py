@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+import numpy as np
 import pytest
 import redis
 from django.core.cache import caches
@@ -206,6 +207,28 @@ def test_kept_vectors_are_the_models_own_and_are_read_back(
     swapped = engine.similarity_vectors(loaded, [titles[3], titles[0]], [texts[3], texts[0]])
     assert (swapped[0] @ swapped[1].T)[0, 0] == pytest.approx(1.0)
     assert (direct[3] @ direct[0].T)[0, 0] < 0.2
+    # An entry in any other form (cut short, or an older release's pair of arrays) is made
+    # again and replaced.
+    cache.set(keys[1], b"\x00" * 13)
+    cache.set(keys[2], (direct[2].indices, direct[2].data))
+    again = engine.similarity_vectors(loaded, titles[:3], texts[:3])
+    assert (again != direct[:3]).nnz == 0
+    for key in keys[1:3]:
+        assert isinstance(cache.get(key), bytes)
+        assert engine.unpack_vector(cache.get(key)) is not None
+
+
+def test_a_kept_vector_reads_back_as_it_was_packed() -> None:
+    rnd = np.random.default_rng(4)
+    for n in (0, 1, 7, 500):
+        columns = np.sort(rnd.choice(400_000, size=n, replace=False)).astype(np.int32)
+        data = rnd.random(n)
+        got = engine.unpack_vector(engine.pack_vector(columns, data))
+        assert got is not None
+        assert got[0].dtype == np.int32 and got[1].dtype == np.float64
+        assert np.array_equal(got[0], columns) and np.array_equal(got[1], data)
+    assert engine.unpack_vector(engine.pack_vector(columns, data)[:-1]) is None
+    assert engine.unpack_vector("not bytes") is None
 
 
 def test_an_unreachable_vector_cache_leaves_the_search_working(
