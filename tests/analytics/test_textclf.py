@@ -304,6 +304,17 @@ def test_similarities_to_the_first_row_are_its_dot_products() -> None:
         got = textclf.similarities_to_first(matrix)
         assert got.shape == (n_rows - 1,)
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    # Rows that share most of the first row's columns, as near-duplicates do.
+    first = sp.random(1, 100_000, density=0.003, format="csr", random_state=rng)
+    near = [
+        first * (0.5 + i) + sp.random(1, 100_000, density=0.001, random_state=rng)
+        for i in range(20)
+    ]
+    matrix = sp.vstack([first, *near], format="csr")
+    dense = matrix.toarray()
+    got = textclf.similarities_to_first(matrix)
+    np.testing.assert_allclose(got, dense[1:] @ dense[0], rtol=1e-12, atol=1e-15)
+    assert (got > 0).all()
     texts = ["幸福路漏水", "幸福路水管漏水", "晚上噪音", "幸福路漏水"]
     vectors = textclf.plain_vectors(texts)
     got = textclf.similarities_to_first(vectors)

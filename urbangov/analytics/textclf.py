@@ -1195,10 +1195,15 @@ def similarities_to_first(vectors: sp.csr_matrix) -> NDArray[np.float64]:
     rest_columns, rest_values = indices[indptr[1] :], data[indptr[1] :]
     if not len(columns) or not len(rest_columns):
         return np.zeros(n)
-    at = np.minimum(np.searchsorted(columns, rest_columns), len(columns) - 1)
-    hit = columns[at] == rest_columns
+    # The columns the first row has, marked on the whole vocabulary (one byte each): a binary
+    # search for each of the other rows' columns cost eight times as long as marking, reading
+    # the marks, and searching only for the columns that are there.
+    marked = np.zeros(vectors.shape[1], dtype=bool)
+    marked[columns] = True
+    hit = np.flatnonzero(marked[rest_columns])
+    at = np.searchsorted(columns, rest_columns[hit])
     rows = np.repeat(np.arange(n), np.diff(indptr[1:]))
-    sums = np.bincount(rows[hit], weights=rest_values[hit] * values[at[hit]], minlength=n)
+    sums = np.bincount(rows[hit], weights=rest_values[hit] * values[at], minlength=n)
     return sums.astype(np.float64, copy=False)
 
 
