@@ -53,6 +53,27 @@ def test_char_block_equals_scikit_learn(min_df: int) -> None:
     columns = [position[_key(g)] for g in names]
     assert np.abs(matrix[:, columns].toarray() - expected.toarray()).max() < 1e-12
     assert all(ours.name(position[_key(g)]) == g for g in names)
+    # One text alone (counted by its own path) is exactly its row of the batch, and
+    # scikit-learn's row of it.
+    for i, text in enumerate(texts):
+        alone = ours.transform([text])
+        row = matrix[i]
+        assert np.array_equal(alone.indices, row.indices)
+        assert np.array_equal(alone.data, row.data)
+        assert np.abs(alone[:, columns].toarray() - expected[i].toarray()).max() < 1e-12
+
+
+def test_one_text_alone_is_its_row_of_the_batch_in_every_block(model: textclf.Model) -> None:
+    titles, texts, _labels = corpus(seed=6, n=30)
+    titles[3], texts[3] = "", ""  # nothing known in it: an empty row
+    texts[4] = texts[4] * 40  # long, with counts above one
+    batch = model.parts(titles, texts)
+    for i in range(len(texts)):
+        alone = model.parts([titles[i]], [texts[i]])
+        for block, one in zip(batch, alone, strict=True):
+            assert one.shape == (1, block.shape[1])
+            assert np.array_equal(one.indices, block[i].indices)
+            assert np.array_equal(one.data, block[i].data)
 
 
 def test_hash_table_agrees_with_a_dict() -> None:
