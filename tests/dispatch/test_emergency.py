@@ -3,6 +3,9 @@ look-alikes do not count."""
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
 from urbangov.dispatch import emergency
@@ -50,3 +53,77 @@ def test_risks_negations_and_lookalikes_are_not_danger(text: str) -> None:
 def test_city_terms_are_added() -> None:
     assert emergency.find("化粪池满溢") == []
     assert [m.term for m in emergency.find("化粪池满溢", ("化粪池满溢",))] == ["化粪池满溢"]
+
+
+def test_every_english_pattern_starts_with_a_letter() -> None:
+    # What the quick English pattern's look for a letter relies on.
+    for term in emergency.TERMS_EN:
+        assert re.match(r"(?:\(\?:)?[a-z]", term), term
+        assert not re.search(r"^\(\?:[^)]*\|[^a-z]", term), term
+
+
+def test_the_quick_search_finds_what_the_whole_alternation_finds() -> None:
+    # Texts made of danger words (overlapping ones, upper case, risks and negations),
+    # look-alikes and filler in both scripts, with and without a city's own terms (English
+    # ones among them, which the English patterns may also match).
+    pieces = [
+        *emergency.TERMS_ZH,
+        "很大的煤气味",
+        "气泄漏",
+        "gas leaking",
+        "Smells of gas",
+        "ON FIRE",
+        "a fire",
+        "The fire",
+        "fire hazard",
+        "firefly",
+        "bonfire",
+        "thick smoke",
+        "explosions",
+        "collapsed",
+        "sinkhole",
+        "trapped",
+        "electrocuted",
+        "live wire",
+        "power lines down",
+        "downed line",
+        "flooded",
+        "drowning",
+        "danger to life",
+        "people are hurt",
+        "a person was injured",
+        "missing manhole cover",
+        "chemical spill",
+        "没有",
+        "隐患",
+        "no ",
+        "not ",
+        "楼道里",
+        "，",
+        "。",
+        " ",
+        "\n",
+        "x",
+        "3号楼",
+        "路灯不亮",
+        "garbage",
+        "leak",
+    ]
+    rnd = random.Random(12)
+    for extra in ((), ("化粪池满溢", "Gas", "leak", "气泄", "fire door")):
+        finder = emergency._Finder.make(extra)
+        whole = emergency._pattern(extra)
+        for _ in range(3000):
+            text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 30)))
+            expected = [(m.start(), m.end(), m.group(0)) for m in whole.finditer(text)]
+            got = [(m.start(), m.end(), m.group(0)) for m in finder.matches(text)]
+            assert got == expected, text
+        # And as find() reports them, risks and negations left out.
+        text = "没有起火，但是楼道里燃气泄漏了; the GAS leak is bad, fire hazard"
+        assert [m.term for m in emergency.find(text, extra)] == [
+            t
+            for m in whole.finditer(text)
+            if not emergency._RISK_AFTER.search(text[m.end() : m.end() + 8])
+            and not emergency._NEGATED_BEFORE.search(text[max(0, m.start() - 8) : m.start()])
+            for t in [m.group(0)]
+        ]
