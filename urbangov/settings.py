@@ -177,20 +177,15 @@ def _database() -> dict[str, Any]:
         }
     else:
         config["CONN_HEALTH_CHECKS"] = True
-        # The few statements run for every case with the same text (urbangov.db.cursor: the
-        # intake's and a transition's writes, the decision and audit logs', the duplicate
-        # search) are kept prepared by the database once they have run this many times on a
-        # connection: parsed once, and planned for each run's values (a plan made for any
-        # values could read three days of cases where the values ask for a few hundred
-        # metres). A connection pooler in transaction mode that does not follow prepared
-        # statements (PgBouncer before 1.21) needs it off: URBANGOV_DB_PREPARED=0. Django's own
-        # queries are never prepared.
+        # The few statements run for every case with the same text and a plan that does not
+        # depend on the values (urbangov.db.cursor: the intake's and a transition's writes, the
+        # decision and audit logs', the register check) are kept prepared by the database once
+        # they have run this many times on a connection. A connection pooler in transaction
+        # mode that does not follow prepared statements (PgBouncer before 1.21, or without
+        # max_prepared_statements) needs it off: URBANGOV_DB_PREPARED=0. Django's own queries
+        # are never prepared.
         if envbool("URBANGOV_DB_PREPARED", True):
-            options = config.setdefault("OPTIONS", {})
-            options["prepare_threshold"] = 5
-            options["options"] = " ".join(
-                filter(None, [options.get("options"), "-c plan_cache_mode=force_custom_plan"])
-            )
+            config.setdefault("OPTIONS", {})["prepare_threshold"] = 5
     config["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME") or None}
     return config
 

@@ -27,7 +27,6 @@ from django.db import connection
 from django.utils import timezone
 from numpy.typing import NDArray
 
-from urbangov import db
 from urbangov.algorithms.models import AlgorithmVersion, Mode
 from urbangov.analytics import textclf
 from urbangov.cases.models import OPEN_STATUSES, Case
@@ -437,12 +436,8 @@ def candidates_query(case: Case, located: AreaInfo | None) -> tuple[str, list[An
         where += [f"c.{q('lat')} BETWEEN %s AND %s", f"c.{q('lon')} BETWEEN %s AND %s"]
         params += [south, north, west, east]
         cells = place_cells(south, north, west, east)
-        if cells is not None and connection.vendor == "postgresql":
-            # The cells' index (cases migration 0003) instead of every case of those days;
-            # as one array, so that the statement's text is always the same (db.cursor).
-            where.append(f"{CELL_SQL} = ANY(%s)")
-            params.append(cells)
-        elif cells is not None:
+        if cells is not None:
+            # The cells' index (cases migration 0003) instead of every case of those days.
             where.append(f"{CELL_SQL} IN ({', '.join(str(k) for k in cells)})")
     elif located is not None:
         # Everywhere under the area: its path as a prefix, as the ORM's startswith does it.
@@ -475,7 +470,9 @@ def find_duplicate(
         return None
     metres = float(setting("DUPLICATE_METERS", 300))
     needed = float(setting("DUPLICATE_SIMILARITY", 0.6))
-    with db.cursor(connection) as cursor:
+    # Never kept prepared (db.cursor): planned for its values each time, so that the cells'
+    # index is used (a plan for any values reads by time).
+    with connection.cursor() as cursor:
         cursor.execute(*query)
         rows = cursor.fetchall()
     if not rows:
