@@ -108,13 +108,15 @@ class Match:
     start: int
 
 
+def _literals(extra: Iterable[str]) -> list[str]:
+    """The literal terms, the city's own among them, the longer first (tried first)."""
+    return sorted(set(TERMS_ZH) | {t for t in extra if t}, key=len, reverse=True)
+
+
 def _pattern(extra: Iterable[str]) -> re.Pattern[str]:
     """Every term in one alternation, in the order they are tried at a position (the longer
     literal first, then the English patterns): what a match is."""
-    parts = [
-        re.escape(t) for t in sorted(set(TERMS_ZH) | {t for t in extra if t}, key=len, reverse=True)
-    ]
-    parts += [rf"\b{t}" for t in TERMS_EN]
+    parts = [re.escape(t) for t in _literals(extra)] + [rf"\b{t}" for t in TERMS_EN]
     return re.compile("|".join(parts), re.IGNORECASE)
 
 
@@ -131,10 +133,10 @@ class _Finder:
 
     @classmethod
     def make(cls, extra: Iterable[str]) -> _Finder:
-        terms = sorted(set(TERMS_ZH) | {t for t in extra if t}, key=len, reverse=True)
+        extra = tuple(extra)  # read twice
         return cls(
             whole=_pattern(extra),
-            literal=re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE),
+            literal=re.compile("|".join(re.escape(t) for t in _literals(extra)), re.IGNORECASE),
             english=re.compile(r"(?=[a-z])\b(?:" + "|".join(TERMS_EN) + ")", re.IGNORECASE),
         )
 
